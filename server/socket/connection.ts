@@ -1,0 +1,112 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { v4 as uuidv4 } from 'uuid';
+import { WebSocket } from 'ws';
+import { CloseCode } from './errors';
+import type { Handler } from './handler';
+import { Inbox } from './inbox';
+import { Counters, type ConnectionStatus } from './status';
+
+/** Who is on the other end. Comes from the server (auth, route), never from client frames. */
+export interface Profile {
+  id: string;
+  name: string;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+export interface ConnectionLimits {
+  maxBufferedBytes: number;
+  inboxLimit: number;
+  closeGraceMs: number;
+}
+
+/** One live WebSocket, its identity, channels and counters. */
+export class Connection {
+  readonly id = uuidv4();
+  readonly profile: Profile;
+  /** The channel the route chose at upgrade; frames without a channel mean this one. */
+  readonly channel: string;
+  readonly channels = new Set<string>();
+  readonly remoteAddress: string;
+  readonly userAgent: string;
+  readonly started = Date.now();
+  lastActivity = this.started;
+  readonly counters = new Counters();
+  /** Cleared by each ping round; set by a pong or any inbound frame. */
+  alive = true;
+  readonly inbox: Inbox;
+  /** Settles with the close code and reason once the service has cleaned up after it. */
+  readonly closed: Promise<CloseInfo>;
+  /** Set once the socket stops being writable for us (closing, kicked, slow). */
+  closing = false;
+  private settle!: (info: CloseInfo) => void;
+  private logger?: Logger;
+
+  constructor(
+    readonly ws: WebSocket,
+    req: IncomingMessage,
+    channel: string,
+    profile: Profile | undefined,
+    readonly handler: Handler,
+    private readonly limits: ConnectionLimits,
+    private readonly parentLog: Logger,
+  ) {
+    this.channel = channel;
+    this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };
+    this.remoteAddress = req.socket.remoteAddress ?? '';
+    this.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 256);
+    this.inbox = new Inbox(limits.inboxLimit, () => ws.pause(), () => ws.resume());
+    this.closed = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** A child logger tagged with this connection, made on first use to keep idle connections small. */
+  get log(): Logger {
+    return (this.logger ??= this.parentLog.child({ conn: this.id, user: this.profile.id }));
+  }
+
+  /**
+   * Sends an already-serialized frame. A reader that lets more than `maxBufferedBytes` pile up
+   * is cut off (close 4008) so it cannot hold the server's memory or slow anyone else.
+   */
+  send(data: string, bytes: number): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(data);
+    this.counters.messagesOut++;
+    this.counters.bytesOut += bytes;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: outbound buffer limit exceeded');
+    }
+  }
+
+  /** Starts a close handshake and forces it after `graceMs` if the peer does not answer. */
+  close(code: number, reason: string, graceMs = this.limits.closeGraceMs): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), graceMs).unref();
+  }
+
+  /** Called by the service when cleanup is complete. */
+  markClosed(info: CloseInfo): void {
+    this.settle(info);
+  }
+
+  status(node: string): ConnectionStatus {
+    return {
+      id: this.id,
+      node,
+      profile: this.profile,
+      channel: this.channel,
+      channels: [...this.channels],
+      remoteAddress: this.remoteAddress,
+      userAgent: this.userAgent,
+      started: this.started,
+      lastActivity: this.lastActivity,
+      ...this.counters.toJSON(),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+import { ErrorCode, SocketError } from './errors';
+
+/** A frame on the wire, both directions: `{channel, cmd, param, ref?}` as JSON text. */
+export interface Message<Cmd extends string = string, Param = unknown> {
+  channel: string;
+  cmd: Cmd;
+  param: Param;
+  /** Set by a client to ask for a reply; echoed on the `reply` or `error` frame that answers it. */
+  ref?: Ref;
+}
+export type Ref = string | number;
+
+/** Commands the service itself sends; every route's clients may receive them. */
+export interface BuiltinServerParams {
+  'online-update': { userId: string; name: string; connected: boolean };
+  'close-connection': { reason: string };
+  error: { code: string; message: string };
+  reply: unknown;
+}
+/** Commands the service itself answers, whatever the route's handler. */
+export interface BuiltinClientParams {
+  join: Record<string, never>;
+  leave: Record<string, never>;
+}
+export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave']);
+
+const maxRefLength = 64;
+
+/**
+ * Parses one inbound text frame. Throws SocketError (invalid_json / invalid_frame)
+ * with whatever `ref` could be recovered so the error can still be correlated.
+ */
+export function parseFrame(text: string, defaultChannel: string, maxChannelLength: number): Message {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new FrameError(ErrorCode.invalidJson, 'frame is not valid JSON');
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new FrameError(ErrorCode.invalidFrame, 'frame must be a JSON object {channel, cmd, param, ref?}');
+  }
+  const f = data as Record<string, unknown>;
+  const ref = f.ref;
+  const okRef =
+    ref === undefined ||
+    (typeof ref === 'string' && ref.length <= maxRefLength) ||
+    (typeof ref === 'number' && Number.isFinite(ref));
+  if (!okRef) throw new FrameError(ErrorCode.invalidFrame, `ref must be a string of at most ${maxRefLength} characters or a number`);
+  const safeRef = ref as Ref | undefined;
+  if (typeof f.cmd !== 'string' || f.cmd.length === 0 || f.cmd.length > 64) {
+    throw new FrameError(ErrorCode.invalidFrame, 'cmd must be a non-empty string of at most 64 characters', safeRef);
+  }
+  const channel = f.channel === undefined || f.channel === '' ? defaultChannel : f.channel;
+  if (typeof channel !== 'string' || channel.length > maxChannelLength) {
+    throw new FrameError(ErrorCode.invalidFrame, `channel must be a string of at most ${maxChannelLength} characters`, safeRef);
+  }
+  return { channel, cmd: f.cmd, param: f.param ?? {}, ref: safeRef };
+}
+
+/** A SocketError that happened before a frame could be handled, keeping the ref it carried. */
+export class FrameError extends SocketError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly ref?: Ref,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Serializes a frame once; the result is what every recipient is sent. */
+export function encode(msg: Message): string {
+  return JSON.stringify(msg);
+}
+
+export function errorFrame(channel: string, code: string, message: string, ref?: Ref): Message<'error', BuiltinServerParams['error']> {
+  return ref === undefined ? { channel, cmd: 'error', param: { code, message } } : { channel, cmd: 'error', param: { code, message }, ref };
+}

@@ -1,0 +1,423 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { v4 as uuidv4 } from 'uuid';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { LocalBus, type Bus, type Delivery, type Target } from './bus';
+import { Channel } from './channel';
+import { Connection, type CloseInfo } from './connection';
+import { CloseCode, ErrorCode, SocketError } from './errors';
+import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
+import { HttpError, refuseUpgrade, SocketRouter, type RouteResolver, type UpgradeOptions } from './router';
+import { Counters, type Status } from './status';
+
+/** Every limit of the service; docs/configuration.md lists them with their env vars. */
+export interface ServiceOptions {
+  /** Largest inbound frame in bytes; a larger one closes the connection with 1009. */
+  maxPayload: number;
+  /** Outbound bytes a connection may have buffered before it is closed as a slow consumer (4008). */
+  maxBufferedBytes: number;
+  /** How often the server pings; a connection that has not answered by the next ping is terminated. */
+  pingIntervalMs: number;
+  /** How long close() waits for clients to finish the close handshake before cutting them off. */
+  shutdownTimeoutMs: number;
+  /** How long a server-initiated close (kick, slow consumer) waits for the peer before terminating. */
+  closeGraceMs: number;
+  /** Frames queued behind an async handler before the service stops reading from that connection. */
+  inboxLimit: number;
+  /** Channels one connection may be in at once; more gets a `limit_exceeded` error. */
+  maxChannelsPerConnection: number;
+  /** Longest channel name accepted from clients and routes. */
+  maxChannelNameLength: number;
+  /** This node's id in status and (later) across a cluster. */
+  nodeId: string;
+  bus: Bus;
+  logger: Logger;
+}
+
+export const serviceDefaults = {
+  maxPayload: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  pingIntervalMs: 25_000,
+  shutdownTimeoutMs: 5_000,
+  closeGraceMs: 1_000,
+  inboxLimit: 64,
+  maxChannelsPerConnection: 128,
+  maxChannelNameLength: 128,
+} satisfies Partial<ServiceOptions>;
+
+/**
+ * Holds the live connections of one node, keyed by UUID, and their channels.
+ * Writes are serialized once and go through the bus, so the same calls reach every node of
+ * a cluster; `deliver` is the bus calling back to hand a frame to this node's connections.
+ */
+export class SocketService implements Delivery {
+  readonly options: ServiceOptions;
+  readonly node: string;
+  readonly routes = new SocketRouter();
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<string, Connection>();
+  private readonly channels = new Map<string, Channel>();
+  private readonly users = new Map<string, Set<Connection>>();
+  /** Counters of connections that have closed, so status() totals survive them. */
+  private readonly closedTotals = new Counters();
+  private readonly pendingHandshakes = new WeakMap<Duplex, (err: Error) => void>();
+  private readonly startedAt = Date.now();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly log: Logger;
+  private accepting = true;
+  private readonly bus: Bus;
+
+  constructor(options: Partial<ServiceOptions> = {}) {
+    this.options = {
+      ...serviceDefaults,
+      nodeId: options.nodeId ?? uuidv4().slice(0, 8),
+      bus: options.bus ?? new LocalBus(),
+      logger: options.logger ?? pino({ level: 'warn' }),
+      ...stripUndefined(options),
+    } as ServiceOptions;
+    this.node = this.options.nodeId;
+    this.bus = this.options.bus;
+    this.log = this.options.logger.child({ node: this.node });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayload, perMessageDeflate: false, clientTracking: false });
+    // With a listener, ws leaves refusing a bad handshake to us, so the waiting upgrade can settle.
+    this.wss.on('wsClientError', (err, socket) => this.pendingHandshakes.get(socket)?.(new HttpError(400, err.message)));
+    void this.bus.start(this);
+    this.heartbeat = setInterval(() => this.sweep(), this.options.pingIntervalMs).unref();
+  }
+
+  /** Registers a socket route: upgrades to `path` are resolved to a channel, profile and handler. */
+  route(path: string, resolver: RouteResolver): void {
+    this.routes.add(path, resolver);
+  }
+
+  /** The http server's 'upgrade' listener: routes by path, refuses unknown paths with 404. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void this.routeUpgrade(req, socket, head);
+  };
+
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error during upgrade'));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const resolver = this.routes.match(url);
+    if (!resolver) return refuseUpgrade(socket, 404, `no socket route at ${url.pathname}`);
+    try {
+      await this.upgrade(req, socket, head, await resolver(req, url));
+    } catch (err) {
+      if (err instanceof HttpError) return refuseUpgrade(socket, err.status, err.message);
+      this.log.error({ err, path: url.pathname }, 'socket route failed');
+      refuseUpgrade(socket, 500, 'internal error');
+    }
+  }
+
+  /**
+   * Completes the WebSocket handshake and registers the connection in `channel`.
+   * Rejects with HttpError (and answers the client) when the request cannot be upgraded.
+   */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, opts: UpgradeOptions): Promise<Connection> {
+    if (!this.accepting) throw new HttpError(503, 'server is shutting down');
+    this.checkChannelName(opts.channel, (msg) => new HttpError(400, msg));
+    const ws = await new Promise<WebSocket>((resolve, reject) => {
+      this.pendingHandshakes.set(socket, reject);
+      this.wss.handleUpgrade(req, socket, head, resolve);
+    });
+    this.pendingHandshakes.delete(socket);
+    const o = this.options;
+    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, o, this.log);
+    this.connections.set(conn.id, conn);
+    let tabs = this.users.get(conn.profile.id);
+    if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
+    tabs.add(conn);
+
+    ws.on('message', (data: Buffer, isBinary) => this.onFrame(conn, data, isBinary));
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('error', (err) => {
+      conn.counters.errors++;
+      conn.log.debug({ err }, 'websocket error');
+    });
+    ws.once('close', (code, reason) => void this.onClosed(conn, { code, reason: reason.toString() }));
+    // First in the inbox, so no frame is handled before the route channel is joined and onOpen ran.
+    conn.inbox.push(() =>
+      this.guard(conn, conn.channel, undefined, async () => {
+        await this.join(conn.id, conn.channel);
+        await conn.handler.onOpen?.(this, conn, conn.log);
+      }),
+    );
+    this.log.debug({ conn: conn.id, channel: conn.channel, user: conn.profile.id }, 'connected');
+    return conn;
+  }
+
+  /** Settles when the connection has closed and been cleaned up (Forge's ReadLoop). */
+  readLoop(connId: string): Promise<CloseInfo> {
+    const conn = this.connections.get(connId);
+    return conn ? conn.closed : Promise.reject(new Error(`unknown connection ${connId}`));
+  }
+
+  /** Adds the connection to a channel; resolves true when the channel was created by this join. */
+  async join(connId: string, channel: string): Promise<boolean> {
+    const conn = this.requireConnection(connId);
+    if (conn.channels.has(channel)) return false;
+    this.checkChannelName(channel, (msg) => new SocketError(ErrorCode.invalidFrame, msg));
+    if (conn.channels.size >= this.options.maxChannelsPerConnection) {
+      throw new SocketError(ErrorCode.limitExceeded, `a connection may be in at most ${this.options.maxChannelsPerConnection} channels`);
+    }
+    let ch = this.channels.get(channel);
+    const created = !ch;
+    if (!ch) this.channels.set(channel, (ch = new Channel(channel)));
+    conn.channels.add(channel);
+    const first = ch.add(conn);
+    if (created) await this.bus.subscribe(channel);
+    if (first) this.announce(conn, channel, true);
+    return created;
+  }
+
+  /** Removes the connection from a channel; resolves true when that removed the channel (last member). */
+  async leave(connId: string, channel: string): Promise<boolean> {
+    const conn = this.connections.get(connId);
+    return conn ? this.leaveConnection(conn, channel) : false;
+  }
+
+  private async leaveConnection(conn: Connection, channel: string): Promise<boolean> {
+    const ch = this.channels.get(channel);
+    if (!ch || !conn.channels.delete(channel)) return false;
+    if (ch.remove(conn)) this.announce(conn, channel, false);
+    if (ch.size > 0) return false;
+    this.channels.delete(channel);
+    await this.bus.unsubscribe(channel);
+    return true;
+  }
+
+  /** online-update to the channel's other members, on a user's first join and last leave. */
+  private announce(conn: Connection, channel: string, connected: boolean): void {
+    const { id, name } = conn.profile;
+    this.writeChannel({ channel, cmd: 'online-update', param: { userId: id, name, connected } }, conn.id);
+  }
+
+  writeConnection(connId: string, msg: Message): void {
+    this.bus.publish({ type: 'conn', connId }, encode(msg), noneExcepted);
+  }
+
+  /** Sends to every member of `msg.channel`, except the given connection ids. */
+  writeChannel(msg: Message, ...exceptConnIds: string[]): void {
+    this.bus.publish({ type: 'channel', channel: msg.channel }, encode(msg), exceptConnIds);
+  }
+
+  writeAll(msg: Message, ...exceptConnIds: string[]): void {
+    this.bus.publish({ type: 'all' }, encode(msg), exceptConnIds);
+  }
+
+  /** Sends to every connection (every tab) of one user. */
+  writeUser(userId: string, msg: Message): void {
+    this.bus.publish({ type: 'user', userId }, encode(msg), noneExcepted);
+  }
+
+  /**
+   * Closes a connection from the server. With the default code 4000 the client first gets
+   * `close-connection` and will not reconnect; other codes let it reconnect.
+   */
+  disconnect(connId: string, code: number = CloseCode.kicked, reason = 'disconnected by server'): void {
+    this.bus.disconnect(connId, code, reason.slice(0, 120));
+  }
+
+  /** Bus callback: hand one serialized frame to this node's recipients. */
+  deliver(target: Target, data: string, except: readonly string[]): void {
+    const bytes = Buffer.byteLength(data);
+    let recipients: Iterable<Connection> | undefined;
+    switch (target.type) {
+      case 'channel':
+        recipients = this.channels.get(target.channel)?.members.values();
+        break;
+      case 'all':
+        recipients = this.connections.values();
+        break;
+      case 'user':
+        recipients = this.users.get(target.userId);
+        break;
+      case 'conn':
+        this.connections.get(target.connId)?.send(data, bytes);
+        return;
+    }
+    if (!recipients) return;
+    if (except.length === 0) for (const c of recipients) c.send(data, bytes);
+    else for (const c of recipients) if (!except.includes(c.id)) c.send(data, bytes);
+  }
+
+  /** Bus callback: close a connection if it lives on this node. */
+  disconnectLocal(connId: string, code: number, reason: string): boolean {
+    const conn = this.connections.get(connId);
+    if (!conn) return false;
+    if (code === CloseCode.kicked) conn.send(encode({ channel: conn.channel, cmd: 'close-connection', param: { reason } }), 0);
+    conn.close(code, reason);
+    return true;
+  }
+
+  getConnection(id: string): Connection | undefined {
+    return this.connections.get(id);
+  }
+
+  getConnections(): Connection[] {
+    return [...this.connections.values()];
+  }
+
+  getConnectionsByChannel(channel: string): Connection[] {
+    return [...(this.channels.get(channel)?.members.values() ?? [])];
+  }
+
+  /** Distinct users in a channel (one entry per user, however many tabs). */
+  getUsersByChannel(channel: string): Array<{ id: string; name: string }> {
+    return this.channels.get(channel)?.users() ?? [];
+  }
+
+  status(): Status {
+    const totals = new Counters().add(this.closedTotals);
+    const connections = [];
+    for (const c of this.connections.values()) {
+      totals.add(c.counters);
+      connections.push(c.status(this.node));
+    }
+    const channels = [...this.channels.values()].map((ch) => ({ key: ch.key, members: ch.size, users: ch.users().length }));
+    return {
+      node: this.node,
+      startedAt: this.startedAt,
+      uptimeMs: Date.now() - this.startedAt,
+      counts: { connections: this.connections.size, channels: this.channels.size, ...totals.toJSON() },
+      channels,
+      connections,
+    };
+  }
+
+  /** Graceful shutdown: refuse new upgrades, close everyone with 1001, wait at most shutdownTimeoutMs. */
+  async close(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    const all = [...this.connections.values()];
+    for (const c of all) c.close(CloseCode.goingAway, 'server shutting down', this.options.shutdownTimeoutMs);
+    await Promise.all(all.map((c) => c.closed));
+    this.wss.close();
+    await this.bus.close();
+  }
+
+  private onFrame(conn: Connection, data: Buffer, isBinary: boolean): void {
+    conn.alive = true;
+    conn.lastActivity = Date.now();
+    conn.counters.messagesIn++;
+    conn.counters.bytesIn += data.length;
+    // Everything, refusals included, goes through the inbox so answers keep the frames' order.
+    if (isBinary) {
+      const { handler } = conn;
+      const work = handler.onBinary
+        ? () => handler.onBinary!(this, conn, data, conn.log)
+        : () => {
+            throw new SocketError(ErrorCode.binaryUnsupported, 'binary frames are not accepted on this route');
+          };
+      return conn.inbox.push(() => this.guard(conn, conn.channel, undefined, work));
+    }
+    let frame: Message;
+    try {
+      frame = parseFrame(data.toString(), conn.channel, this.options.maxChannelNameLength);
+    } catch (err) {
+      return conn.inbox.push(() => this.fail(conn, conn.channel, err, (err as FrameError).ref));
+    }
+    conn.inbox.push(() => this.guard(conn, frame.channel, frame.ref, () => this.dispatch(conn, frame)));
+  }
+
+  /** Built-in cmds first; everything else goes to the route's handler, for members of the frame's channel. */
+  private dispatch(conn: Connection, frame: Message): unknown {
+    switch (frame.cmd) {
+      case 'join':
+        return this.join(conn.id, frame.channel).then((created) => ({ created }));
+      case 'leave':
+        return this.leave(conn.id, frame.channel).then((removed) => ({ removed }));
+    }
+    if (!conn.channels.has(frame.channel)) {
+      throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
+    }
+    return conn.handler.on(this, conn, frame.cmd, frame.param, conn.log, frame);
+  }
+
+  /**
+   * Runs one unit of a connection's work and answers it: a reply when `ref` is set, an error
+   * frame on failure. Returns a promise only when the work is async, so sync handlers stay sync.
+   */
+  private guard(conn: Connection, channel: string, ref: Ref | undefined, work: () => unknown): unknown {
+    let result: unknown;
+    try {
+      result = work();
+    } catch (err) {
+      return this.fail(conn, channel, err, ref);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => this.reply(conn, channel, ref, value),
+        (err) => this.fail(conn, channel, err, ref),
+      );
+    }
+    this.reply(conn, channel, ref, result);
+  }
+
+  private reply(conn: Connection, channel: string, ref: Ref | undefined, value: unknown): void {
+    if (ref === undefined) return;
+    const data = encode({ channel, cmd: 'reply', param: value ?? null, ref });
+    conn.send(data, Buffer.byteLength(data));
+  }
+
+  private fail(conn: Connection, channel: string, err: unknown, ref?: Ref): void {
+    conn.counters.errors++;
+    let code: string = ErrorCode.internal;
+    let message = 'internal error';
+    if (err instanceof SocketError) ({ code, message } = err);
+    else conn.log.error({ err }, 'handler failed');
+    const data = encode(errorFrame(channel, code, message, ref));
+    conn.send(data, Buffer.byteLength(data));
+  }
+
+  private async onClosed(conn: Connection, info: CloseInfo): Promise<void> {
+    conn.closing = true;
+    conn.inbox.clear();
+    this.connections.delete(conn.id);
+    const tabs = this.users.get(conn.profile.id);
+    tabs?.delete(conn);
+    if (tabs?.size === 0) this.users.delete(conn.profile.id);
+    try {
+      await conn.handler.onClose?.(this, conn, conn.log);
+    } catch (err) {
+      conn.log.error({ err }, 'onClose failed');
+    }
+    for (const channel of [...conn.channels]) await this.leaveConnection(conn, channel);
+    this.closedTotals.add(conn.counters);
+    this.log.debug({ conn: conn.id, ...info }, 'disconnected');
+    conn.markClosed(info);
+  }
+
+  /** One ping round: terminate whoever did not answer the previous one. */
+  private sweep(): void {
+    for (const conn of this.connections.values()) {
+      if (!conn.alive) {
+        conn.log.debug('missed pong: terminating');
+        conn.closing = true;
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  private requireConnection(connId: string): Connection {
+    const conn = this.connections.get(connId);
+    if (!conn) throw new SocketError('unknown_connection', `no connection ${connId} on this node`);
+    return conn;
+  }
+
+  private checkChannelName(channel: string, error: (msg: string) => Error): void {
+    if (typeof channel !== 'string' || channel.length === 0 || channel.length > this.options.maxChannelNameLength) {
+      throw error(`channel must be 1-${this.options.maxChannelNameLength} characters`);
+    }
+  }
+}
+
+const noneExcepted: readonly string[] = [];
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
