@@ -43,6 +43,8 @@ export class Connection {
   readonly closed: Promise<CloseInfo>;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
   closing = false;
+  /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */
+  serverClose?: CloseInfo;
   private settle!: (info: CloseInfo) => void;
   private logger?: Logger;
 
@@ -86,6 +88,7 @@ export class Connection {
   close(code: number, reason: string, graceMs = this.limits.closeGraceMs): void {
     if (this.closing) return;
     this.closing = true;
+    this.serverClose = { code, reason };
     this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), graceMs).unref();
   }

@@ -10,6 +10,7 @@ import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
 import { HttpError, refuseUpgrade, SocketRouter, type RouteResolver, type UpgradeOptions } from './router';
 import { Counters, type Status } from './status';
+import { Tap } from './tap';
 
 /** Every limit of the service; docs/configuration.md lists them with their env vars. */
 export interface ServiceOptions {
@@ -55,6 +56,8 @@ export class SocketService implements Delivery {
   readonly options: ServiceOptions;
   readonly node: string;
   readonly routes = new SocketRouter();
+  /** Live traffic for the admin tap; idle (and free) until someone subscribes. */
+  readonly tap = new Tap();
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, Connection>();
   private readonly channels = new Map<string, Channel>();
@@ -135,7 +138,7 @@ export class SocketService implements Delivery {
       conn.counters.errors++;
       conn.log.debug({ err }, 'websocket error');
     });
-    ws.once('close', (code, reason) => void this.onClosed(conn, { code, reason: reason.toString() }));
+    ws.once('close', (code, reason) => void this.onClosed(conn, conn.serverClose ?? { code, reason: reason.toString() }));
     // First in the inbox, so no frame is handled before the route channel is joined and onOpen ran.
     conn.inbox.push(() =>
       this.guard(conn, conn.channel, undefined, async () => {
@@ -194,21 +197,34 @@ export class SocketService implements Delivery {
   }
 
   writeConnection(connId: string, msg: Message): void {
-    this.bus.publish({ type: 'conn', connId }, encode(msg), noneExcepted);
+    this.publish({ type: 'conn', connId }, msg, noneExcepted);
   }
 
   /** Sends to every member of `msg.channel`, except the given connection ids. */
   writeChannel(msg: Message, ...exceptConnIds: string[]): void {
-    this.bus.publish({ type: 'channel', channel: msg.channel }, encode(msg), exceptConnIds);
+    this.publish({ type: 'channel', channel: msg.channel }, msg, exceptConnIds);
   }
 
   writeAll(msg: Message, ...exceptConnIds: string[]): void {
-    this.bus.publish({ type: 'all' }, encode(msg), exceptConnIds);
+    this.publish({ type: 'all' }, msg, exceptConnIds);
   }
 
   /** Sends to every connection (every tab) of one user. */
   writeUser(userId: string, msg: Message): void {
-    this.bus.publish({ type: 'user', userId }, encode(msg), noneExcepted);
+    this.publish({ type: 'user', userId }, msg, noneExcepted);
+  }
+
+  /** Serializes once, whatever the number of recipients or nodes. */
+  private publish(target: Target, msg: Message, except: readonly string[]): void {
+    const data = encode(msg);
+    if (this.tap.active) this.tapOut(target, msg, data);
+    this.bus.publish(target, data, except);
+  }
+
+  private tapOut(target: Target, msg: Message, data: string): void {
+    const to = target.type === 'conn' ? 'conn' : target.type === 'user' ? `user:${target.userId}` : target.type;
+    const conn = target.type === 'conn' ? target.connId : undefined;
+    this.tap.emit({ dir: 'out', conn, target: to, channel: msg.channel, cmd: msg.cmd, size: Buffer.byteLength(data) }, data);
   }
 
   /**
@@ -246,7 +262,7 @@ export class SocketService implements Delivery {
   disconnectLocal(connId: string, code: number, reason: string): boolean {
     const conn = this.connections.get(connId);
     if (!conn) return false;
-    if (code === CloseCode.kicked) conn.send(encode({ channel: conn.channel, cmd: 'close-connection', param: { reason } }), 0);
+    if (code === CloseCode.kicked) this.sendDirect(conn, { channel: conn.channel, cmd: 'close-connection', param: { reason } });
     conn.close(code, reason);
     return true;
   }
@@ -310,14 +326,18 @@ export class SocketService implements Delivery {
         : () => {
             throw new SocketError(ErrorCode.binaryUnsupported, 'binary frames are not accepted on this route');
           };
+      if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: conn.channel, cmd: '(binary)', size: data.length }, '');
       return conn.inbox.push(() => this.guard(conn, conn.channel, undefined, work));
     }
+    const text = data.toString();
     let frame: Message;
     try {
-      frame = parseFrame(data.toString(), conn.channel, this.options.maxChannelNameLength);
+      frame = parseFrame(text, conn.channel, this.options.maxChannelNameLength);
     } catch (err) {
+      if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: conn.channel, cmd: '(invalid)', size: data.length }, text);
       return conn.inbox.push(() => this.fail(conn, conn.channel, err, (err as FrameError).ref));
     }
+    if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: frame.channel, cmd: frame.cmd, size: data.length }, text);
     conn.inbox.push(() => this.guard(conn, frame.channel, frame.ref, () => this.dispatch(conn, frame)));
   }
 
@@ -357,7 +377,13 @@ export class SocketService implements Delivery {
 
   private reply(conn: Connection, channel: string, ref: Ref | undefined, value: unknown): void {
     if (ref === undefined) return;
-    const data = encode({ channel, cmd: 'reply', param: value ?? null, ref });
+    this.sendDirect(conn, { channel, cmd: 'reply', param: value ?? null, ref });
+  }
+
+  /** Answers one connection without the bus: replies and errors go back where the frame came from. */
+  private sendDirect(conn: Connection, msg: Message): void {
+    const data = encode(msg);
+    if (this.tap.active) this.tapOut({ type: 'conn', connId: conn.id }, msg, data);
     conn.send(data, Buffer.byteLength(data));
   }
 
@@ -367,8 +393,7 @@ export class SocketService implements Delivery {
     let message = 'internal error';
     if (err instanceof SocketError) ({ code, message } = err);
     else conn.log.error({ err }, 'handler failed');
-    const data = encode(errorFrame(channel, code, message, ref));
-    conn.send(data, Buffer.byteLength(data));
+    this.sendDirect(conn, errorFrame(channel, code, message, ref));
   }
 
   private async onClosed(conn: Connection, info: CloseInfo): Promise<void> {
@@ -395,6 +420,7 @@ export class SocketService implements Delivery {
       if (!conn.alive) {
         conn.log.debug('missed pong: terminating');
         conn.closing = true;
+        conn.serverClose = { code: 1006, reason: 'missed pong' };
         conn.ws.terminate();
         continue;
       }
