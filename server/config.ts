@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { serviceDefaults } from './socket/service';
 
@@ -17,6 +18,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional(),
+  SESSION_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
   WS_ENABLED: bool(true),
   WS_MAX_PAYLOAD: int(1, serviceDefaults.maxPayload),
   WS_MAX_BUFFERED: int(1, serviceDefaults.maxBufferedBytes),
@@ -33,6 +35,8 @@ export interface Config {
   host: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   nodeId?: string;
+  /** Signs guest cookies; random per process when unset (guests then change identity on restart). */
+  sessionSecret: string;
   wsEnabled: boolean;
   socket: {
     maxPayload: number;
@@ -62,6 +66,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     nodeId: e.NODE_ID,
+    sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
     wsEnabled: e.WS_ENABLED,
     socket: {
       maxPayload: e.WS_MAX_PAYLOAD,

@@ -22,6 +22,7 @@ export function layout(page: Page): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${page.title} · wsforge</title>
+<link rel="icon" href="/favicon.svg">
 <link rel="stylesheet" href="/css/app.css">
 </head>
 <body>

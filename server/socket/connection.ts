@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { WebSocket } from 'ws';
+import type { Codec } from './codec';
 import { CloseCode } from './errors';
 import type { Handler } from './handler';
 import { Inbox } from './inbox';
@@ -54,6 +55,7 @@ export class Connection {
     channel: string,
     profile: Profile | undefined,
     readonly handler: Handler,
+    readonly codec: Codec | undefined,
     private readonly limits: ConnectionLimits,
     private readonly parentLog: Logger,
   ) {

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Handler } from './handler';
+import type { Codec } from './codec';
 import type { Profile } from './connection';
 
 /** Throw from a route resolver to refuse the upgrade with an HTTP status before any connection exists. */
@@ -19,6 +20,8 @@ export interface UpgradeOptions {
   /** Defaults to an anonymous guest profile keyed by the connection id. */
   profile?: Profile;
   handler: Handler;
+  /** Translates another JSON dialect at the edge (see codec.ts); default: wsforge frames. */
+  codec?: Codec;
 }
 
 /** Decides, from the upgrade request, which channel and handler a connection gets (or refuses it). */

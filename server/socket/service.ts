@@ -5,6 +5,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LocalBus, type Bus, type Delivery, type Target } from './bus';
 import { Channel } from './channel';
+import type { Codec } from './codec';
 import { Connection, type CloseInfo } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
@@ -126,7 +127,7 @@ export class SocketService implements Delivery {
     });
     this.pendingHandshakes.delete(socket);
     const o = this.options;
-    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, o, this.log);
+    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log);
     this.connections.set(conn.id, conn);
     let tabs = this.users.get(conn.profile.id);
     if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
@@ -250,12 +251,16 @@ export class SocketService implements Delivery {
         recipients = this.users.get(target.userId);
         break;
       case 'conn':
-        this.connections.get(target.connId)?.send(data, bytes);
-        return;
+        recipients = this.connections.has(target.connId) ? [this.connections.get(target.connId)!] : undefined;
+        break;
     }
     if (!recipients) return;
-    if (except.length === 0) for (const c of recipients) c.send(data, bytes);
-    else for (const c of recipients) if (!except.includes(c.id)) c.send(data, bytes);
+    let dialects: Translations | undefined;
+    for (const c of recipients) {
+      if (except.length !== 0 && except.includes(c.id)) continue;
+      if (c.codec === undefined) c.send(data, bytes);
+      else (dialects ??= new Translations(data)).send(c, c.codec);
+    }
   }
 
   /** Bus callback: close a connection if it lives on this node. */
@@ -332,7 +337,7 @@ export class SocketService implements Delivery {
     const text = data.toString();
     let frame: Message;
     try {
-      frame = parseFrame(text, conn.channel, this.options.maxChannelNameLength);
+      frame = conn.codec ? conn.codec.decode(text, conn.channel) : parseFrame(text, conn.channel, this.options.maxChannelNameLength);
     } catch (err) {
       if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: conn.channel, cmd: '(invalid)', size: data.length }, text);
       return conn.inbox.push(() => this.fail(conn, conn.channel, err, (err as FrameError).ref));
@@ -384,7 +389,8 @@ export class SocketService implements Delivery {
   private sendDirect(conn: Connection, msg: Message): void {
     const data = encode(msg);
     if (this.tap.active) this.tapOut({ type: 'conn', connId: conn.id }, msg, data);
-    conn.send(data, Buffer.byteLength(data));
+    if (conn.codec === undefined) conn.send(data, Buffer.byteLength(data));
+    else new Translations(data, msg).send(conn, conn.codec);
   }
 
   private fail(conn: Connection, channel: string, err: unknown, ref?: Ref): void {
@@ -443,6 +449,26 @@ export class SocketService implements Delivery {
 }
 
 const noneExcepted: readonly string[] = [];
+
+/** One frame translated for codec clients: once per codec per delivery, however many recipients share it. */
+class Translations {
+  private readonly byCodec = new Map<Codec, { text: string; bytes: number } | undefined>();
+
+  constructor(
+    private readonly data: string,
+    private msg?: Message,
+  ) {}
+
+  send(conn: Connection, codec: Codec): void {
+    let out = this.byCodec.get(codec);
+    if (!this.byCodec.has(codec)) {
+      const text = codec.encode((this.msg ??= JSON.parse(this.data) as Message));
+      out = text === undefined ? undefined : { text, bytes: Buffer.byteLength(text) };
+      this.byCodec.set(codec, out);
+    }
+    if (out) conn.send(out.text, out.bytes);
+  }
+}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

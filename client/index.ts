@@ -1,0 +1,6 @@
+export { Backoff, type BackoffOptions } from './backoff';
+export { Request, RequestError } from './request';
+export { Socket, type SocketOptions, type WebSocketConstructor, type WebSocketLike } from './socket';
+// Types only: the browser bundle must never pull in server code or zod.
+export type { Message, Ref } from '../server/socket/message';
+export type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';

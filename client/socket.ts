@@ -1,0 +1,219 @@
+import type { Message, Ref } from '../server/socket/message';
+import type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';
+import { Backoff, type BackoffOptions } from './backoff';
+import { Request } from './request';
+
+/** The part of the WebSocket API the Socket uses: the browser's WebSocket and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface SocketOptions<P extends Protocol<any, any, any>> {
+  /** A ws:/wss: or http(s): URL, or a path such as `/example/socket?ch=room1` resolved against `location` (wss on https pages). */
+  url: string;
+  /** Logs every frame in and out to the console. Default false. */
+  debug?: boolean;
+  /** Called on every (re)connect, after channels are re-joined and queued frames sent. */
+  onOpen?: () => void;
+  /** Every frame that is not the answer to a pending request. */
+  onMessage?: (frame: ServerFrame<P>) => void;
+  /** Problems worth a notice: `socket` (connection), `server` (unsolicited error frame), `queue` (frame dropped), `join` (re-join failed). Default console.error. */
+  onError?: (service: string, error: string) => void;
+  /** Called on every close; `retryInMs` is undefined when the socket will not reconnect. */
+  onClose?: (code: number, reason: string, retryInMs?: number) => void;
+  /** WebSocket constructor, for runtimes without a global one (Node 20: pass `ws`'s). Default globalThis.WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  /** Frames kept while disconnected; past it the oldest is dropped with an onError('queue') notice. Default 100. */
+  maxQueue?: number;
+  /** Default timeout of request(), join() and leave(), in ms. Default 10 000. */
+  requestTimeout?: number;
+  /** Delays between reconnect attempts. */
+  backoff?: BackoffOptions;
+  /** A connection must stay open this long, in ms, before the backoff starts again from its shortest delay. Default 5000. */
+  stableAfterMs?: number;
+}
+
+const OPEN = 1;
+/** Close code of a server-side kick: never reconnect after it. */
+const KICKED = 4000;
+
+/**
+ * A WebSocket that speaks wsforge's `{channel, cmd, param, ref?}` frames, typed by protocol P:
+ * it reconnects with backoff, re-joins its channels, queues frames while disconnected and
+ * matches replies to requests.
+ */
+export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
+  readonly url: string;
+  private readonly debug: boolean;
+  private readonly onOpen?: () => void;
+  private readonly onMessage?: (frame: ServerFrame<P>) => void;
+  private readonly onError: (service: string, error: string) => void;
+  private readonly onClose?: (code: number, reason: string, retryInMs?: number) => void;
+  private readonly WebSocket: WebSocketConstructor;
+  private readonly maxQueue: number;
+  private readonly requestTimeout: number;
+  private readonly stableAfterMs: number;
+  private readonly backoff: Backoff;
+
+  private ws?: WebSocketLike;
+  private lastRef = 0;
+  private readonly pending = new Map<Ref, Request<any>>();
+  private readonly queue: string[] = [];
+  /** Channels the server confirmed joining: re-joined after every reconnect. */
+  private readonly channels = new Set<string>();
+  /** Set by disconnect() or a kick: no more reconnects. */
+  private stopped = false;
+  private retryTimer?: ReturnType<typeof setTimeout>;
+  private stableTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(options: SocketOptions<P>);
+  /** Forge's signature. */
+  constructor(
+    debug: boolean,
+    onOpen: () => void,
+    onMessage: (frame: ServerFrame<P>) => void,
+    onError: (service: string, error: string) => void,
+    url: string,
+  );
+  constructor(
+    first: SocketOptions<P> | boolean,
+    onOpen?: () => void,
+    onMessage?: (frame: ServerFrame<P>) => void,
+    onError?: (service: string, error: string) => void,
+    url = '',
+  ) {
+    const o = typeof first === 'boolean' ? { debug: first, onOpen, onMessage, onError, url } : first;
+    this.url = socketUrl(o.url);
+    this.debug = o.debug ?? false;
+    this.onOpen = o.onOpen;
+    this.onMessage = o.onMessage;
+    this.onError = o.onError ?? ((service, error) => console.error(`wsforge ${service}: ${error}`));
+    this.onClose = o.onClose;
+    this.WebSocket = o.WebSocket ?? globalThis.WebSocket;
+    this.maxQueue = o.maxQueue ?? 100;
+    this.requestTimeout = o.requestTimeout ?? 10_000;
+    this.stableAfterMs = o.stableAfterMs ?? 5000;
+    this.backoff = new Backoff(o.backoff);
+    this.open();
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === OPEN;
+  }
+
+  /** Sends a frame now, or queues it until the next connect; a wrong cmd or param fails to compile. */
+  send(frame: ClientFrame<P>): void {
+    this.push(frame);
+  }
+
+  /**
+   * Sends a frame with a fresh `ref` and resolves with the server's reply, or rejects with a
+   * RequestError carrying the server's error code or `timeout`. A request whose connection
+   * drops before the answer times out: the reply cannot come on another connection.
+   */
+  request<K extends keyof P['client'] & string>(
+    channel: string,
+    cmd: K,
+    param: ClientParam<P, K>,
+    { timeout = this.requestTimeout }: { timeout?: number } = {},
+  ): Promise<ReplyOf<P, K>> {
+    return this.call(channel, cmd, param, timeout);
+  }
+
+  /** Joins a channel; once the server confirms, the socket re-joins it after every reconnect. */
+  async join(channel: string): Promise<{ created: boolean }> {
+    const reply = await this.call<{ created: boolean }>(channel, 'join', {}, this.requestTimeout);
+    this.channels.add(channel);
+    return reply;
+  }
+
+  async leave(channel: string): Promise<{ removed: boolean }> {
+    const reply = await this.call<{ removed: boolean }>(channel, 'leave', {}, this.requestTimeout);
+    this.channels.delete(channel);
+    return reply;
+  }
+
+  /** Closes for good: no reconnect. Pending requests still settle by their timeout. */
+  disconnect(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.ws?.close(1000);
+  }
+
+  private open(): void {
+    const ws = new this.WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.stableTimer = setTimeout(() => this.backoff.reset(), this.stableAfterMs);
+      // Re-join before flushing: queued frames may be meant for those channels.
+      for (const channel of this.channels) {
+        this.join(channel).catch((e: Error) => this.onError('join', `${channel}: ${e.message}`));
+      }
+      for (const text of this.queue.splice(0)) ws.send(text);
+      this.onOpen?.();
+    };
+    ws.onmessage = (event: { data: unknown }) => this.receive(String(event.data));
+    ws.onerror = (event: { message?: string }) => this.onError('socket', event.message ?? 'connection error');
+    ws.onclose = ({ code, reason }: { code: number; reason: string }) => {
+      clearTimeout(this.stableTimer);
+      if (code === KICKED) this.stopped = true;
+      const retryInMs = this.stopped ? undefined : this.backoff.next();
+      if (retryInMs !== undefined) this.retryTimer = setTimeout(() => this.open(), retryInMs);
+      if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
+      this.onClose?.(code, reason, retryInMs);
+    };
+  }
+
+  private call<T>(channel: string, cmd: string, param: unknown, timeout: number): Promise<T> {
+    const ref = ++this.lastRef;
+    const request = new Request<T>(ref, cmd, timeout, () => this.pending.delete(ref));
+    this.pending.set(ref, request);
+    this.push({ channel, cmd, param, ref });
+    return request.promise;
+  }
+
+  private push(frame: Message): void {
+    if (this.debug) console.debug('wsforge →', frame);
+    const text = JSON.stringify(frame);
+    if (this.connected) return this.ws!.send(text);
+    if (this.stopped) return this.onError('socket', `disconnected: "${frame.cmd}" not sent`);
+    this.queue.push(text);
+    if (this.queue.length > this.maxQueue) {
+      this.queue.shift();
+      this.onError('queue', `more than ${this.maxQueue} frames queued while disconnected: dropped the oldest`);
+    }
+  }
+
+  private receive(text: string): void {
+    let frame: ServerFrame<P>;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return this.onError('socket', 'frame from server is not JSON');
+    }
+    if (this.debug) console.debug('wsforge ←', frame);
+    const request = frame.ref === undefined ? undefined : this.pending.get(frame.ref);
+    if (request && (frame.cmd === 'reply' || frame.cmd === 'error')) {
+      this.pending.delete(request.ref);
+      return request.settle(frame.cmd, frame.param);
+    }
+    // The server closes with 4000 right after this; it must not be mistaken for an outage.
+    if (frame.cmd === 'close-connection') this.stopped = true;
+    this.onMessage?.(frame);
+    if (frame.cmd === 'error') this.onError('server', (frame.param as { message: string }).message);
+  }
+}
+
+/** ws(s): URLs as they are; http(s): URLs and paths (resolved against `location`) switched to ws(s). */
+function socketUrl(url: string): string {
+  const u = new URL(url, globalThis.location?.href);
+  u.protocol = u.protocol.replace('http', 'ws');
+  return u.href;
+}
