@@ -68,6 +68,8 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   private readonly queue: string[] = [];
   /** Channels the server confirmed joining: re-joined after every reconnect. */
   private readonly channels = new Set<string>();
+  /** Last position seen per channel, so a reconnect resumes where it left off. */
+  private readonly positions = new Map<string, { epoch: string; offset: string }>();
   /** Set by disconnect() or a kick: no more reconnects. */
   private stopped = false;
   private retryTimer?: ReturnType<typeof setTimeout>;
@@ -127,9 +129,13 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     return this.call(channel, cmd, param, timeout);
   }
 
-  /** Joins a channel; once the server confirms, the socket re-joins it after every reconnect. */
-  async join(channel: string): Promise<{ created: boolean }> {
-    const reply = await this.call<{ created: boolean }>(channel, 'join', {}, this.requestTimeout);
+  /**
+   * Joins a channel; once the server confirms, the socket re-joins it after every reconnect,
+   * asking for what it missed meanwhile (`recovered`; else a `recovery-failed` frame follows).
+   */
+  async join(channel: string): Promise<{ created: boolean; recovered?: boolean }> {
+    const since = this.positions.get(channel);
+    const reply = await this.call<{ created: boolean; recovered?: boolean }>(channel, 'join', since ? { since } : {}, this.requestTimeout);
     this.channels.add(channel);
     return reply;
   }
@@ -148,7 +154,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   }
 
   private open(): void {
-    const ws = new this.WebSocket(this.url);
+    const ws = new this.WebSocket(this.resumeUrl());
     this.ws = ws;
     ws.onopen = () => {
       this.stableTimer = setTimeout(() => this.backoff.reset(), this.stableAfterMs);
@@ -169,6 +175,20 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
       if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
       this.onClose?.(code, reason, retryInMs);
     };
+  }
+
+  /**
+   * The URL plus where this socket left off in channels it did not join itself (the route's
+   * channel, joined by the server during the upgrade): `wsf_since=<epoch>:<offset>:<channel>`.
+   */
+  private resumeUrl(): string {
+    const u = new URL(this.url);
+    let n = 0;
+    for (const [channel, p] of this.positions) {
+      if (this.channels.has(channel) || n++ >= maxSinceParams) continue;
+      u.searchParams.append('wsf_since', `${p.epoch}:${p.offset}:${channel}`);
+    }
+    return u.href;
   }
 
   private call<T>(channel: string, cmd: string, param: unknown, timeout: number): Promise<T> {
@@ -199,6 +219,9 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
       return this.onError('socket', 'frame from server is not JSON');
     }
     if (this.debug) console.debug('wsforge ←', frame);
+    const { epoch, offset } = frame as { epoch?: string; offset?: string };
+    if (epoch !== undefined && offset !== undefined) this.positions.set(frame.channel, { epoch, offset });
+    if (frame.cmd === 'recovery-failed') this.positions.delete(frame.channel);
     const request = frame.ref === undefined ? undefined : this.pending.get(frame.ref);
     if (request && (frame.cmd === 'reply' || frame.cmd === 'error')) {
       this.pending.delete(request.ref);
@@ -210,6 +233,9 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     if (frame.cmd === 'error') this.onError('server', (frame.param as { message: string }).message);
   }
 }
+
+/** At most this many `wsf_since` positions go into a reconnect URL. */
+const maxSinceParams = 8;
 
 /** ws(s): URLs as they are; http(s): URLs and paths (resolved against `location`) switched to ws(s). */
 function socketUrl(url: string): string {

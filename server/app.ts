@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { pino, type Logger } from 'pino';
+import { adminFeature } from '../admin';
+import { Metrics } from '../admin/metrics';
 import { homePage } from '../views/home';
 import { GuestIdentity } from './guest';
+import { createRedisCluster } from './cluster/cluster';
 import { resolveConfig, type Config, type ConfigInput } from './config';
 import { builtinFeatures } from './features';
 import type { Feature } from './features/feature';
@@ -36,20 +40,36 @@ export interface AppOptions extends ConfigInput {
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export function createApp(options: AppOptions = {}): WsforgeApp {
-  const { logger, features = [], store = new MemoryStore(), ...input } = options;
+  const { logger, features = [], store: givenStore, ...input } = options;
   const config = resolveConfig(input);
   const log = logger ?? pino({ level: config.logLevel });
+  const nodeId = config.nodeId ?? randomUUID().slice(0, 8);
+  // One switch for the whole cluster: Redis replaces the in-memory bus and store together.
+  const cluster = config.cluster
+    ? createRedisCluster({
+        url: config.cluster.redisUrl,
+        prefix: config.cluster.prefix,
+        node: nodeId,
+        history: { size: config.socket.historySize, ttlMs: config.socket.historyTtlMs },
+        heartbeatMs: config.cluster.heartbeatMs,
+        nodeTtlMs: config.cluster.nodeTtlMs,
+        logger: log,
+      })
+    : undefined;
+  const store = givenStore ?? cluster?.store ?? new MemoryStore();
   const app = express();
   app.disable('x-powered-by');
   const server = createServer(app);
-  const sockets = config.wsEnabled ? new SocketService({ ...config.socket, nodeId: config.nodeId, logger: log }) : undefined;
+  // Metrics observe the service (errors, closes, handler times) from its first connection on.
+  const metrics = new Metrics();
+  const sockets = config.wsEnabled ? new SocketService({ ...config.socket, nodeId, bus: cluster?.bus, logger: log, observer: metrics }) : undefined;
   server.on('upgrade', sockets ? sockets.handleUpgrade : (_req, socket) => refuseUpgrade(socket, 404, 'WebSockets are disabled (WS_ENABLED=false)'));
 
   app.use(express.static(`${root}public`, { index: false, maxAge: '1h' }));
   const guests = new GuestIdentity(config.sessionSecret);
   const router = express.Router();
   router.use(guests.middleware);
-  for (const feature of [...builtinFeatures, ...features]) feature({ router, sockets, config, store, guests });
+  for (const feature of [...builtinFeatures, adminFeature(metrics), ...features]) feature({ router, sockets, config, store, guests });
   router.get('/', (_req, res) => {
     res.type('html').send(homePage(config.wsEnabled, sockets?.routes.paths() ?? []));
   });
@@ -64,6 +84,7 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
     log,
     async close() {
       await sockets?.close();
+      if (!sockets) await cluster?.bus.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await store.close();
     },

@@ -13,6 +13,10 @@ const bool = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A secret nobody must guess: long enough that brute force is pointless. Empty means unset. */
+const secret = (what: string) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, `${what} must be at least 16 characters`).optional());
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8100),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -28,6 +32,26 @@ const envSchema = z.object({
   WS_INBOX_LIMIT: int(1, serviceDefaults.inboxLimit),
   WS_MAX_CHANNELS_PER_CONNECTION: int(1, serviceDefaults.maxChannelsPerConnection),
   WS_MAX_CHANNEL_NAME_LENGTH: int(1, serviceDefaults.maxChannelNameLength),
+  WS_HISTORY_SIZE: int(0, serviceDefaults.historySize),
+  WS_HISTORY_TTL_MS: int(1000, serviceDefaults.historyTtlMs),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional(),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,32}$/, 'expected 1-32 letters, digits, _ : . or -').default('wsf:'),
+  CLUSTER_HEARTBEAT_MS: int(100, 2000),
+  CLUSTER_NODE_TTL_MS: int(300, 10_000),
+  CLUSTER_STATUS_TIMEOUT_MS: int(10, serviceDefaults.clusterStatusTimeoutMs),
+  ADMIN_TOKEN: secret('ADMIN_TOKEN'),
+  ADMIN_API_KEY: secret('ADMIN_API_KEY'),
+  ADMIN_SESSION_HOURS: z.coerce.number().int().min(1).max(720).default(12),
+  ADMIN_STATUS_INTERVAL_MS: int(100, 1000),
+  ADMIN_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
+  ADMIN_TAP_BATCH_MS: int(20, 200),
+  ADMIN_TAP_BATCH_MAX: int(1, 200),
+  ADMIN_TAP_ROWS: int(10, 500),
+  MONITOR_INTERVAL_MS: int(100, 1000),
+  MONITOR_HISTORY: z.coerce.number().int().min(1).max(3600).default(60),
+  MONITOR_CPU_ALERT_PERCENT: z.coerce.number().min(0).default(80),
+  MONITOR_LAG_ALERT_MS: z.coerce.number().min(0).default(100),
+  MONITOR_RSS_ALERT_MB: z.coerce.number().min(0).default(1024),
 });
 
 export interface Config {
@@ -38,6 +62,8 @@ export interface Config {
   /** Signs guest cookies; random per process when unset (guests then change identity on restart). */
   sessionSecret: string;
   wsEnabled: boolean;
+  /** Set → several nodes share delivery, presence, history and feature state over Redis. */
+  cluster?: { redisUrl: string; prefix: string; heartbeatMs: number; nodeTtlMs: number };
   socket: {
     maxPayload: number;
     maxBufferedBytes: number;
@@ -47,6 +73,40 @@ export interface Config {
     inboxLimit: number;
     maxChannelsPerConnection: number;
     maxChannelNameLength: number;
+    historySize: number;
+    historyTtlMs: number;
+    clusterStatusTimeoutMs: number;
+  };
+  admin: {
+    /** Credential for the admin pages, their socket and /metrics; unset: loopback peers only. */
+    token?: string;
+    /** Bearer key of POST /api/sockets/*; unset: that API is disabled. */
+    apiKey?: string;
+    /** How long a login (the admin cookie) lasts. */
+    sessionHours: number;
+    /** How often open admin pages get fresh counts, channels and connections. */
+    statusIntervalMs: number;
+    /** Rows per page in the admin's connection, channel and member tables. */
+    pageSize: number;
+    /** How often the tap sends its collected frames to each viewer. */
+    tapBatchMs: number;
+    /** Most tap entries one viewer gets per batch; the rest are counted as dropped. */
+    tapBatchMax: number;
+    /** Rows the tap page keeps in the browser; older ones are removed. */
+    tapRows: number;
+  };
+  /** The system monitor example (/examples/monitor): sampling and alert thresholds. */
+  monitor: {
+    /** How often the monitor samples while someone watches. */
+    intervalMs: number;
+    /** Samples kept in memory (per node) for late joiners. */
+    historySize: number;
+    /** Alert when the process uses at least this much CPU, in % of one core. */
+    cpuAlertPercent: number;
+    /** Alert when the event loop's p99 lag over an interval reaches this, in ms. */
+    lagAlertMs: number;
+    /** Alert when the resident set size reaches this, in MiB. */
+    rssAlertMb: number;
   };
 }
 
@@ -68,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeId: e.NODE_ID,
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
     wsEnabled: e.WS_ENABLED,
+    cluster: e.REDIS_URL ? { redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS } : undefined,
     socket: {
       maxPayload: e.WS_MAX_PAYLOAD,
       maxBufferedBytes: e.WS_MAX_BUFFERED,
@@ -77,6 +138,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       inboxLimit: e.WS_INBOX_LIMIT,
       maxChannelsPerConnection: e.WS_MAX_CHANNELS_PER_CONNECTION,
       maxChannelNameLength: e.WS_MAX_CHANNEL_NAME_LENGTH,
+      historySize: e.WS_HISTORY_SIZE,
+      historyTtlMs: e.WS_HISTORY_TTL_MS,
+      clusterStatusTimeoutMs: e.CLUSTER_STATUS_TIMEOUT_MS,
+    },
+    admin: {
+      token: e.ADMIN_TOKEN,
+      apiKey: e.ADMIN_API_KEY,
+      sessionHours: e.ADMIN_SESSION_HOURS,
+      statusIntervalMs: e.ADMIN_STATUS_INTERVAL_MS,
+      pageSize: e.ADMIN_PAGE_SIZE,
+      tapBatchMs: e.ADMIN_TAP_BATCH_MS,
+      tapBatchMax: e.ADMIN_TAP_BATCH_MAX,
+      tapRows: e.ADMIN_TAP_ROWS,
+    },
+    monitor: {
+      intervalMs: e.MONITOR_INTERVAL_MS,
+      historySize: e.MONITOR_HISTORY,
+      cpuAlertPercent: e.MONITOR_CPU_ALERT_PERCENT,
+      lagAlertMs: e.MONITOR_LAG_ALERT_MS,
+      rssAlertMb: e.MONITOR_RSS_ALERT_MB,
     },
   };
 }
@@ -84,9 +165,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Config from an empty environment: every default. */
 export const defaultConfig: Config = loadConfig({});
 
-/** Options for createApp: any part of Config, socket limits merged field by field. */
-export type ConfigInput = Partial<Omit<Config, 'socket'>> & { socket?: Partial<Config['socket']> };
+/** Options for createApp: any part of Config, socket and admin settings merged field by field. */
+export type ConfigInput = Partial<Omit<Config, 'monitor' | 'socket' | 'admin'>> & { socket?: Partial<Config['socket']>; admin?: Partial<Config['admin']> } & { monitor?: Partial<Config['monitor']> };
 
 export function resolveConfig(input: ConfigInput = {}): Config {
-  return { ...defaultConfig, ...input, socket: { ...defaultConfig.socket, ...input.socket } };
+  return {
+    ...defaultConfig,
+    ...input,
+    socket: { ...defaultConfig.socket, ...input.socket },
+    monitor: { ...defaultConfig.monitor, ...input.monitor },
+    admin: { ...defaultConfig.admin, ...input.admin },
+  };
 }

@@ -7,11 +7,14 @@ export interface Page {
   scripts?: string[];
   /** Nav key of the current page, highlighted. */
   active?: string;
+  /** Extra stylesheets under /css/ for this page, after app.css. */
+  styles?: string[];
 }
 
 const nav: Array<[key: string, href: string, label: string]> = [
   ['home', '/', 'wsforge'],
   ['example', '/example', 'Example'],
+  ['admin', '/admin/sockets', 'Admin'],
 ];
 
 /** The one layout every page uses: navigation, stylesheet, body, module scripts. */
@@ -24,7 +27,8 @@ export function layout(page: Page): string {
 <title>${page.title} · wsforge</title>
 <link rel="icon" href="/favicon.svg">
 <link rel="stylesheet" href="/css/app.css">
-</head>
+${(page.styles ?? []).map((href) => html`<link rel="stylesheet" href="${href}">
+`)}</head>
 <body>
 <nav class="top">${nav.map(([key, href, label]) => html`<a href="${href}"${key === page.active ? html` class="active"` : ''}>${label}</a>`)}</nav>
 <main>${page.body}</main>

@@ -1,8 +1,15 @@
+import type { Profile } from './connection';
+import { historyDefaults, MemoryHistory, type History, type HistoryOptions } from './history';
+import { LocalPresence, type Presence } from './presence';
+import type { Status } from './status';
+
 /**
- * The seam between the service and its transport to other nodes. The service serializes a
- * frame once and publishes it; the bus hands it to the delivering side of every node that
- * may hold recipients (only this one, in-process). A Redis bus replaces LocalBus without
- * any change to the service or handlers.
+ * The seam between the service and its transport to other nodes (socket.io-adapter's role).
+ * The service serializes a frame once and publishes it; the bus hands it to the delivering
+ * side of every node that may hold recipients. The bus also owns what must be shared across
+ * nodes: channel history (positions are stamped as frames are published, so every node sees
+ * the same order) and presence. A Redis bus replaces LocalBus without any change to the
+ * service or handlers.
  */
 export type Target =
   | { type: 'channel'; channel: string }
@@ -10,33 +17,52 @@ export type Target =
   | { type: 'user'; userId: string }
   | { type: 'conn'; connId: string };
 
-/** What a node does with a published frame: deliver it to its own local connections. */
+/** What a node listens to: a channel it has members in, a user or a connection it holds. */
+export type Topic = Exclude<Target, { type: 'all' }>;
+
+/** The node side of the bus: what a node does with what others publish. */
 export interface Delivery {
+  readonly node: string;
   deliver(target: Target, data: string, except: readonly string[]): void;
   disconnectLocal(connId: string, code: number, reason: string): boolean;
+  /** This node's own status, for another node gathering cluster status. */
+  status(): Status;
+  /** A user left a channel without saying so (their node died): tell the members. */
+  userGone(channel: string, user: Profile): void;
 }
 
 export interface Bus {
+  readonly history: History;
+  readonly presence: Presence;
   /** Starts delivering published frames to this node's connections. */
   start(delivery: Delivery): Promise<void>;
   publish(target: Target, data: string, except: readonly string[]): void;
   disconnect(connId: string, code: number, reason: string): void;
-  /** The node now has members in `channel` (first local member joined). */
-  subscribe(channel: string): Promise<void>;
-  /** The node has no more members in `channel`. */
-  unsubscribe(channel: string): Promise<void>;
+  /** This node now holds recipients for `topic` (first local member, tab or connection). */
+  subscribe(topic: Topic): Promise<void>;
+  /** This node no longer holds recipients for `topic`. */
+  unsubscribe(topic: Topic): Promise<void>;
+  /** The status of every other live node, gathered within `timeoutMs` (none for one node). */
+  remoteStatus(timeoutMs: number): Promise<Status[]>;
   close(): Promise<void>;
 }
 
 /** Single-process bus: publishing is delivering. */
 export class LocalBus implements Bus {
+  readonly history: MemoryHistory;
+  readonly presence = new LocalPresence();
   private delivery?: Delivery;
+
+  constructor(history: HistoryOptions = historyDefaults) {
+    this.history = new MemoryHistory(history);
+  }
 
   async start(delivery: Delivery): Promise<void> {
     this.delivery = delivery;
   }
 
   publish(target: Target, data: string, except: readonly string[]): void {
+    if (target.type === 'channel' && this.history.enabled) data = this.history.stamp(target.channel, data);
     this.delivery?.deliver(target, data, except);
   }
 
@@ -46,7 +72,13 @@ export class LocalBus implements Bus {
 
   async subscribe(): Promise<void> {}
   async unsubscribe(): Promise<void> {}
+
+  async remoteStatus(): Promise<Status[]> {
+    return [];
+  }
+
   async close(): Promise<void> {
+    this.history.close();
     this.delivery = undefined;
   }
 }

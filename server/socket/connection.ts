@@ -31,6 +31,8 @@ export class Connection {
   readonly profile: Profile;
   /** The channel the route chose at upgrade; frames without a channel mean this one. */
   readonly channel: string;
+  /** Path of the socket route it came in through, e.g. `/example/socket`: tells the admin which feature owns it. */
+  readonly route: string;
   readonly channels = new Set<string>();
   readonly remoteAddress: string;
   readonly userAgent: string;
@@ -42,6 +44,8 @@ export class Connection {
   readonly inbox: Inbox;
   /** Settles with the close code and reason once the service has cleaned up after it. */
   readonly closed: Promise<CloseInfo>;
+  /** Channels being resumed: their live frames wait here until the replay is sent. */
+  recovering?: Map<string, string[]>;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
   closing = false;
   /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */
@@ -60,6 +64,7 @@ export class Connection {
     private readonly parentLog: Logger,
   ) {
     this.channel = channel;
+    this.route = new URL(req.url ?? '/', 'http://localhost').pathname;
     this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };
     this.remoteAddress = req.socket.remoteAddress ?? '';
     this.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 256);
@@ -89,9 +94,11 @@ export class Connection {
   /** Starts a close handshake and forces it after `graceMs` if the peer does not answer. */
   close(code: number, reason: string, graceMs = this.limits.closeGraceMs): void {
     if (this.closing) return;
+    reason = closeReason(reason);
+    // ws.close first: if it throws (invalid code), the connection is left as it was, not half-closed.
+    this.ws.close(code, reason);
     this.closing = true;
     this.serverClose = { code, reason };
-    this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), graceMs).unref();
   }
 
@@ -105,6 +112,7 @@ export class Connection {
       id: this.id,
       node,
       profile: this.profile,
+      route: this.route,
       channel: this.channel,
       channels: [...this.channels],
       remoteAddress: this.remoteAddress,
@@ -114,4 +122,17 @@ export class Connection {
       ...this.counters.toJSON(),
     };
   }
+}
+
+/** A close frame carries at most 123 bytes of reason (ws throws beyond): cut whole characters to fit. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > 123) break;
+    out += ch;
+  }
+  return out;
 }

@@ -40,16 +40,22 @@ export class Inbox {
         result.then(this.drain, this.drain);
         return;
       }
+      // Sync tasks drain the queue too: without this, a queue they emptied would stay paused for good.
+      this.resumeIfDrained();
     }
   }
 
   private readonly drain = (): void => {
     this.busy = false;
+    this.resumeIfDrained();
+    const next = this.queue.shift();
+    if (next) this.run(next);
+  };
+
+  private resumeIfDrained(): void {
     if (this.paused && this.queue.length < this.limit / 2) {
       this.paused = false;
       this.resume();
     }
-    const next = this.queue.shift();
-    if (next) this.run(next);
-  };
+  }
 }

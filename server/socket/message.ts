@@ -14,12 +14,15 @@ export type Ref = string | number;
 export interface BuiltinServerParams {
   'online-update': { userId: string; name: string; connected: boolean };
   'close-connection': { reason: string };
+  /** A resume could not replay what was missed: the app should fetch its state again. */
+  'recovery-failed': { reason: string };
   error: { code: string; message: string };
   reply: unknown;
 }
 /** Commands the service itself answers, whatever the route's handler. */
 export interface BuiltinClientParams {
-  join: Record<string, never>;
+  /** With `since`, what was missed after that position is replayed first (or recovery-failed). */
+  join: { since?: { epoch: string; offset: string } };
   leave: Record<string, never>;
 }
 export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave']);

@@ -6,11 +6,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { LocalBus, type Bus, type Delivery, type Target } from './bus';
 import { Channel } from './channel';
 import type { Codec } from './codec';
-import { Connection, type CloseInfo } from './connection';
+import { Connection, type CloseInfo, type Profile } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
 import { HttpError, refuseUpgrade, SocketRouter, type RouteResolver, type UpgradeOptions } from './router';
-import { Counters, type Status } from './status';
+import { timed, type Observer } from './observer';
+import { compareOffsets, historyDefaults, offsetOf, type Position } from './history';
+import { Counters, type ChannelStatus, type Status } from './status';
 import { Tap } from './tap';
 
 /** Every limit of the service; docs/configuration.md lists them with their env vars. */
@@ -31,10 +33,18 @@ export interface ServiceOptions {
   maxChannelsPerConnection: number;
   /** Longest channel name accepted from clients and routes. */
   maxChannelNameLength: number;
-  /** This node's id in status and (later) across a cluster. */
+  /** Channel frames kept for resuming after a reconnect (0 disables history). Used by the default LocalBus. */
+  historySize: number;
+  /** How long, in ms, channel frames are kept for resuming. Used by the default LocalBus. */
+  historyTtlMs: number;
+  /** How long clusterStatus() waits for other nodes' answers. */
+  clusterStatusTimeoutMs: number;
+  /** This node's id in status and across a cluster. */
   nodeId: string;
   bus: Bus;
   logger: Logger;
+  /** Metrics hooks; absent by default, and then nothing is measured. */
+  observer?: Observer;
 }
 
 export const serviceDefaults = {
@@ -46,6 +56,9 @@ export const serviceDefaults = {
   inboxLimit: 64,
   maxChannelsPerConnection: 128,
   maxChannelNameLength: 128,
+  historySize: historyDefaults.size,
+  historyTtlMs: historyDefaults.ttlMs,
+  clusterStatusTimeoutMs: 1_000,
 } satisfies Partial<ServiceOptions>;
 
 /**
@@ -73,10 +86,11 @@ export class SocketService implements Delivery {
   private readonly bus: Bus;
 
   constructor(options: Partial<ServiceOptions> = {}) {
+    const history = { size: options.historySize ?? serviceDefaults.historySize, ttlMs: options.historyTtlMs ?? serviceDefaults.historyTtlMs };
     this.options = {
       ...serviceDefaults,
       nodeId: options.nodeId ?? uuidv4().slice(0, 8),
-      bus: options.bus ?? new LocalBus(),
+      bus: options.bus ?? new LocalBus(history),
       logger: options.logger ?? pino({ level: 'warn' }),
       ...stripUndefined(options),
     } as ServiceOptions;
@@ -132,18 +146,29 @@ export class SocketService implements Delivery {
     let tabs = this.users.get(conn.profile.id);
     if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
     tabs.add(conn);
+    const subscribed = Promise.all([
+      this.bus.subscribe({ type: 'conn', connId: conn.id }),
+      tabs.size === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
+    ]);
+    const since = conn.codec ? undefined : resumePosition(req, conn.channel);
 
     ws.on('message', (data: Buffer, isBinary) => this.onFrame(conn, data, isBinary));
     ws.on('pong', () => (conn.alive = true));
     ws.on('error', (err) => {
       conn.counters.errors++;
+      // A protocol error (frame too big, bad UTF-8…): ws has sent its close code and stops
+      // reading, so the peer's answer is never seen and 'close' would report only 1006.
+      conn.serverClose ??= { code: protocolCloseCode(err), reason: '' };
+      this.options.observer?.error((err as { code?: string }).code ?? 'websocket_error');
       conn.log.debug({ err }, 'websocket error');
     });
     ws.once('close', (code, reason) => void this.onClosed(conn, conn.serverClose ?? { code, reason: reason.toString() }));
     // First in the inbox, so no frame is handled before the route channel is joined and onOpen ran.
     conn.inbox.push(() =>
       this.guard(conn, conn.channel, undefined, async () => {
-        await this.join(conn.id, conn.channel);
+        await subscribed;
+        if (since) await this.resume(conn, conn.channel, since);
+        else await this.join(conn.id, conn.channel);
         await conn.handler.onOpen?.(this, conn, conn.log);
       }),
     );
@@ -167,12 +192,47 @@ export class SocketService implements Delivery {
     }
     let ch = this.channels.get(channel);
     const created = !ch;
-    if (!ch) this.channels.set(channel, (ch = new Channel(channel)));
+    if (!ch) {
+      this.channels.set(channel, (ch = new Channel(channel)));
+      ch.ready = this.bus.subscribe({ type: 'channel', channel });
+    }
     conn.channels.add(channel);
-    const first = ch.add(conn);
-    if (created) await this.bus.subscribe(channel);
-    if (first) this.announce(conn, channel, true);
+    ch.members.set(conn.id, conn);
+    await ch.ready;
+    if (await this.bus.presence.join(channel, conn.profile)) this.announce(conn.profile, channel, true, conn.id);
     return created;
+  }
+
+  /**
+   * Joins (if needed) and replays what the connection missed since `since`, in order, before
+   * any live frame of that channel; or sends `recovery-failed` so the app can resync.
+   * Resolves whether the channel was created and whether the replay was complete.
+   */
+  async resume(conn: Connection, channel: string, since: Position): Promise<{ created: boolean; recovered: boolean }> {
+    // Live frames arriving while history is read wait here, so nothing overtakes the replay.
+    const held: string[] = [];
+    (conn.recovering ??= new Map()).set(channel, held);
+    let missed: string[] | undefined;
+    let created: boolean;
+    try {
+      created = await this.join(conn.id, channel);
+      missed = await this.bus.history.since(channel, since);
+    } finally {
+      conn.recovering.delete(channel);
+      if (conn.recovering.size === 0) conn.recovering = undefined;
+    }
+    let last = since.offset;
+    for (const data of missed ?? []) {
+      conn.send(data, Buffer.byteLength(data));
+      last = offsetOf(data) ?? last;
+    }
+    for (const data of held) {
+      const offset = offsetOf(data);
+      // Frames already replayed from history are skipped; unpositioned ones always pass.
+      if (!missed || offset === undefined || compareOffsets(offset, last) > 0) conn.send(data, Buffer.byteLength(data));
+    }
+    if (!missed) this.sendDirect(conn, { channel, cmd: 'recovery-failed', param: { reason: 'history for this position is gone (epoch changed or too old)' } });
+    return { created, recovered: missed !== undefined };
   }
 
   /** Removes the connection from a channel; resolves true when that removed the channel (last member). */
@@ -184,17 +244,31 @@ export class SocketService implements Delivery {
   private async leaveConnection(conn: Connection, channel: string): Promise<boolean> {
     const ch = this.channels.get(channel);
     if (!ch || !conn.channels.delete(channel)) return false;
-    if (ch.remove(conn)) this.announce(conn, channel, false);
-    if (ch.size > 0) return false;
-    this.channels.delete(channel);
-    await this.bus.unsubscribe(channel);
-    return true;
+    ch.members.delete(conn.id);
+    const removed = ch.size === 0;
+    if (removed) {
+      this.channels.delete(channel);
+      await this.bus.unsubscribe({ type: 'channel', channel });
+    }
+    if (await this.bus.presence.leave(channel, conn.profile)) this.announce(conn.profile, channel, false, conn.id);
+    return removed;
   }
 
-  /** online-update to the channel's other members, on a user's first join and last leave. */
-  private announce(conn: Connection, channel: string, connected: boolean): void {
-    const { id, name } = conn.profile;
-    this.writeChannel({ channel, cmd: 'online-update', param: { userId: id, name, connected } }, conn.id);
+  /** online-update to the channel's other members, on a user's first join and last leave (cluster-wide). */
+  private announce(user: Profile, channel: string, connected: boolean, except?: string): void {
+    const msg = { channel, cmd: 'online-update', param: { userId: user.id, name: user.name, connected } };
+    if (except) this.writeChannel(msg, except);
+    else this.writeChannel(msg);
+  }
+
+  /** Bus callback: a user vanished with a dead node; tell the channel as if they had left. */
+  userGone(channel: string, user: Profile): void {
+    this.announce(user, channel, false);
+  }
+
+  /** Distinct users in a channel across the cluster (one entry however many tabs or nodes). */
+  presence(channel: string): Promise<Profile[]> {
+    return this.bus.presence.users(channel);
   }
 
   writeConnection(connId: string, msg: Message): void {
@@ -258,7 +332,8 @@ export class SocketService implements Delivery {
     let dialects: Translations | undefined;
     for (const c of recipients) {
       if (except.length !== 0 && except.includes(c.id)) continue;
-      if (c.codec === undefined) c.send(data, bytes);
+      if (c.recovering !== undefined && target.type === 'channel' && c.recovering.has(target.channel)) c.recovering.get(target.channel)!.push(data);
+      else if (c.codec === undefined) c.send(data, bytes);
       else (dialects ??= new Translations(data)).send(c, c.codec);
     }
   }
@@ -307,6 +382,29 @@ export class SocketService implements Delivery {
     };
   }
 
+  /** status() of every live node, merged: counts summed, channels merged by key, all connections with their node. */
+  async clusterStatus(): Promise<Status & { nodes: string[] }> {
+    const all = [this.status(), ...(await this.bus.remoteStatus(this.options.clusterStatusTimeoutMs))];
+    const channels = new Map<string, ChannelStatus>();
+    const counts = { ...all[0]!.counts };
+    for (const s of all.slice(1)) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += s.counts[k];
+    for (const s of all) {
+      for (const c of s.channels) {
+        const m = channels.get(c.key);
+        // Users may overlap between nodes; members do not.
+        channels.set(c.key, m ? { key: c.key, members: m.members + c.members, users: Math.max(m.users, c.users) } : { ...c });
+      }
+    }
+    counts.channels = channels.size;
+    return {
+      ...all[0]!,
+      nodes: all.map((s) => s.node),
+      counts,
+      channels: [...channels.values()],
+      connections: all.flatMap((s) => s.connections),
+    };
+  }
+
   /** Graceful shutdown: refuse new upgrades, close everyone with 1001, wait at most shutdownTimeoutMs. */
   async close(): Promise<void> {
     this.accepting = false;
@@ -349,14 +447,20 @@ export class SocketService implements Delivery {
   /** Built-in cmds first; everything else goes to the route's handler, for members of the frame's channel. */
   private dispatch(conn: Connection, frame: Message): unknown {
     switch (frame.cmd) {
-      case 'join':
+      case 'join': {
+        const since = parseSince(frame.param);
+        if (since && !conn.codec) return this.resume(conn, frame.channel, since);
         return this.join(conn.id, frame.channel).then((created) => ({ created }));
+      }
       case 'leave':
         return this.leave(conn.id, frame.channel).then((removed) => ({ removed }));
     }
     if (!conn.channels.has(frame.channel)) {
       throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
     }
+    const { observer } = this.options;
+    // Without an observer: no closure, no clock reads.
+    if (observer) return timed(observer, frame.cmd, () => conn.handler.on(this, conn, frame.cmd, frame.param, conn.log, frame));
     return conn.handler.on(this, conn, frame.cmd, frame.param, conn.log, frame);
   }
 
@@ -399,6 +503,7 @@ export class SocketService implements Delivery {
     let message = 'internal error';
     if (err instanceof SocketError) ({ code, message } = err);
     else conn.log.error({ err }, 'handler failed');
+    this.options.observer?.error(code);
     this.sendDirect(conn, errorFrame(channel, code, message, ref));
   }
 
@@ -406,16 +511,22 @@ export class SocketService implements Delivery {
     conn.closing = true;
     conn.inbox.clear();
     this.connections.delete(conn.id);
+    // Its counters move to the totals as it leaves the map, so status() never loses them meanwhile.
+    this.closedTotals.add(conn.counters);
     const tabs = this.users.get(conn.profile.id);
     tabs?.delete(conn);
-    if (tabs?.size === 0) this.users.delete(conn.profile.id);
+    if (tabs?.size === 0) {
+      this.users.delete(conn.profile.id);
+      void this.bus.unsubscribe({ type: 'user', userId: conn.profile.id });
+    }
+    void this.bus.unsubscribe({ type: 'conn', connId: conn.id });
     try {
       await conn.handler.onClose?.(this, conn, conn.log);
     } catch (err) {
       conn.log.error({ err }, 'onClose failed');
     }
     for (const channel of [...conn.channels]) await this.leaveConnection(conn, channel);
-    this.closedTotals.add(conn.counters);
+    this.options.observer?.closed(info.code);
     this.log.debug({ conn: conn.id, ...info }, 'disconnected');
     conn.markClosed(info);
   }
@@ -449,6 +560,41 @@ export class SocketService implements Delivery {
 }
 
 const noneExcepted: readonly string[] = [];
+
+/**
+ * Where a reconnecting client left off in its route channel: the Socket adds
+ * `wsf_since=<epoch>:<offset>:<channel>` to the URL (the route channel is joined during the
+ * upgrade, before any join frame could carry a position).
+ */
+function resumePosition(req: IncomingMessage, channel: string): Position | undefined {
+  for (const raw of new URL(req.url ?? '/', 'http://localhost').searchParams.getAll('wsf_since')) {
+    const m = raw.match(/^(\w{1,32}):([\d-]{1,40}):(.*)$/s);
+    if (m && m[3] === channel) return { epoch: m[1]!, offset: m[2]! };
+  }
+  return undefined;
+}
+
+/** The `since` of a join frame's param, if it is a well-formed position. */
+function parseSince(param: unknown): Position | undefined {
+  const since = (param as { since?: Partial<Position> } | null)?.since;
+  const ok = typeof since?.epoch === 'string' && /^\w{1,32}$/.test(since.epoch) && typeof since.offset === 'string' && /^[\d-]{1,40}$/.test(since.offset);
+  return ok ? (since as Position) : undefined;
+}
+
+/** The close code ws sends with a receiver error (RFC 6455 §7.4.1), from its error code. */
+function protocolCloseCode(err: Error): number {
+  switch ((err as { code?: string }).code) {
+    case 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH':
+    case 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH':
+      return CloseCode.tooBig;
+    case 'WS_ERR_INVALID_UTF8':
+      return 1007;
+    case 'WS_ERR_TOO_MANY_BUFFERED_PARTS':
+      return 1008;
+    default:
+      return 1002;
+  }
+}
 
 /** One frame translated for codec clients: once per codec per delivery, however many recipients share it. */
 class Translations {

@@ -32,6 +32,8 @@ export interface ConnectionStatus extends CountersJSON {
   id: string;
   node: string;
   profile: { id: string; name: string };
+  /** Path of the socket route the connection came in through. */
+  route: string;
   channel: string;
   channels: string[];
   remoteAddress: string;

@@ -1,0 +1,65 @@
+import express, { type ErrorRequestHandler, type RequestHandler, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { SocketError } from '../server/socket/errors';
+import type { SocketService } from '../server/socket/service';
+import { bearerToken } from './access';
+import { kickConnection, kickUser, publishToChannel, unknownConnection } from './actions';
+import { cmdSchema, reasonSchema } from './protocol';
+import { sameSecret } from './secret';
+
+const publishBody = z.strictObject({
+  channel: z.string().min(1),
+  cmd: cmdSchema,
+  param: z.unknown().transform((p) => p ?? {}),
+});
+const disconnectBody = z
+  .strictObject({ connId: z.string().min(1).optional(), userId: z.string().min(1).optional(), reason: reasonSchema })
+  .refine((b) => (b.connId === undefined) !== (b.userId === undefined), 'give exactly one of connId and userId');
+
+/**
+ * The server API for other services: POST /api/sockets/publish and /disconnect with a JSON body,
+ * authorised by `Authorization: Bearer <ADMIN_API_KEY>`. Without ADMIN_API_KEY it answers 403
+ * to everything: there is no key anyone could present. Bodies are at most `maxBodyBytes`.
+ */
+export function apiRoutes(router: Router, sockets: SocketService, apiKey: string | undefined, maxBodyBytes: number): void {
+  const authorize: RequestHandler = (req, res, next) => {
+    if (apiKey === undefined) return fail(res, 403, 'the sockets API is disabled: set ADMIN_API_KEY (at least 16 characters) to enable it');
+    const key = bearerToken(req);
+    if (key !== undefined && sameSecret(key, apiKey)) return next();
+    res.set('WWW-Authenticate', 'Bearer realm="wsforge api"');
+    fail(res, 401, key === undefined ? 'missing Authorization: Bearer <ADMIN_API_KEY>' : 'wrong API key');
+  };
+  const json = express.json({ limit: maxBodyBytes });
+
+  router.post('/api/sockets/publish', authorize, json, (req, res) => {
+    answer(res, publishBody, req.body, (b) => publishToChannel(sockets, b));
+  });
+  router.post('/api/sockets/disconnect', authorize, json, (req, res) => {
+    answer(res, disconnectBody, req.body, (b) => (b.connId !== undefined ? kickConnection(sockets, b.connId, b.reason) : kickUser(sockets, b.userId!, b.reason)));
+  });
+  // Unparseable or oversized bodies: the parser's status (400, 413) with its message, as JSON.
+  const parseFailed: ErrorRequestHandler = (err: { status?: number; expose?: boolean; message?: string }, _req, res, _next) => {
+    fail(res, err.status ?? 500, err.expose ? `bad request body: ${err.message}` : 'internal error');
+  };
+  router.use('/api/sockets', parseFailed);
+}
+
+/** Validates the body, runs the action, and maps its outcome to a status: 200, 400, 404 or 415. */
+function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, act: (body: z.output<S>) => object): void {
+  if (body === undefined) return fail(res, 415, 'send a JSON body with Content-Type: application/json');
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);
+    return void res.status(400).json({ error: 'invalid body', problems });
+  }
+  try {
+    res.json(act(parsed.data));
+  } catch (err) {
+    if (!(err instanceof SocketError)) throw err;
+    fail(res, err.code === unknownConnection ? 404 : 400, err.message);
+  }
+}
+
+function fail(res: Response, status: number, error: string): void {
+  res.status(status).json({ error });
+}

@@ -1,0 +1,33 @@
+import { defineHandler } from '../server/socket/handler';
+import type { SocketService } from '../server/socket/service';
+import { kickConnection, publishToChannel, sendToConnection } from './actions';
+import type { LiveStatus } from './live';
+import { adminProtocol } from './protocol';
+import type { TapFeed } from './tap-feed';
+
+/**
+ * The admin socket: each connection watches one view at a time (live status or tap), and acts
+ * by request/reply. Requests on a socket that passed the access and Origin checks at upgrade
+ * cannot be forged cross-site, so these actions need no CSRF token.
+ */
+export function adminHandler(live: LiveStatus, tap: TapFeed) {
+  const stop = (_svc: SocketService, conn: { id: string }) => {
+    live.unwatch(conn.id);
+    tap.unwatch(conn.id);
+  };
+  return defineHandler(
+    adminProtocol,
+    {
+      watch: (svc, conn, view) => {
+        stop(svc, conn);
+        if (view.view === 'tap') tap.watch(conn.id, view.filter);
+        else live.watch(conn.id, view);
+      },
+      unwatch: stop,
+      send: (svc, _conn, { connId, ...frame }) => sendToConnection(svc, connId, frame),
+      publish: (svc, _conn, frame) => publishToChannel(svc, frame),
+      kick: (svc, _conn, { connId, reason }) => kickConnection(svc, connId, reason),
+    },
+    { onClose: stop },
+  );
+}

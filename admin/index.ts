@@ -1,0 +1,33 @@
+import type { Feature } from '../server/features/feature';
+import { HttpError } from '../server/socket/router';
+import { AdminAccess, checkOrigin } from './access';
+import { apiRoutes } from './api';
+import { adminHandler } from './handler';
+import { LiveStatus } from './live';
+import type { Metrics } from './metrics';
+import { adminChannel, adminSocketPath } from './protocol';
+import { adminRoutes } from './routes';
+import { TapFeed } from './tap-feed';
+
+/** Admin connections are all this one server-side identity: nothing a client sends chooses it. */
+const adminProfile = { id: 'wsforge-admin', name: 'admin' };
+
+/**
+ * The admin: pages under /admin, their socket, /metrics and the server API under /api/sockets.
+ * Mounted by createApp when WebSockets are enabled (there is nothing to administer otherwise).
+ */
+export function adminFeature(metrics: Metrics): Feature {
+  return ({ router, sockets, config }) => {
+    if (!sockets) return;
+    const { admin } = config;
+    const access = new AdminAccess(admin.token, admin.sessionHours);
+    const handler = adminHandler(new LiveStatus(sockets, admin.statusIntervalMs, admin.pageSize), new TapFeed(sockets, admin.tapBatchMs, admin.tapBatchMax));
+    // Same credential as the pages, plus Origin: refused with an HTTP status before any connection exists.
+    sockets.route(adminSocketPath, (req) => {
+      for (const verdict of [access.check(req), checkOrigin(req)]) if (!verdict.ok) throw new HttpError(verdict.status, verdict.message);
+      return { channel: adminChannel, profile: adminProfile, handler };
+    });
+    apiRoutes(router, sockets, admin.apiKey, config.socket.maxPayload);
+    adminRoutes({ router, sockets, config, access, metrics });
+  };
+}

@@ -1,0 +1,59 @@
+import type { SocketService } from '../server/socket/service';
+import type { Status } from '../server/socket/status';
+import { adminChannel, adminProtocol, type View } from './protocol';
+import { channelSnapshot, connectionSnapshot, overview } from './snapshots';
+
+export type LiveView = Exclude<View, { view: 'tap' }>;
+
+/**
+ * Pushes each watching admin page its view (counters and tables, one page of rows each) every
+ * `intervalMs`. The timer runs only while at least one page watches, and status() is computed
+ * once per tick whatever the number of viewers.
+ */
+export class LiveStatus {
+  private readonly viewers = new Map<string, LiveView>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly svc: SocketService,
+    private readonly intervalMs: number,
+    private readonly pageSize: number,
+  ) {}
+
+  /** Starts (or changes) what `connId` sees, and sends the first snapshot at once. */
+  watch(connId: string, view: LiveView): void {
+    this.viewers.set(connId, view);
+    this.timer ??= setInterval(() => this.tick(), this.intervalMs).unref();
+    this.push(connId, view, lazy(() => this.svc.status()));
+  }
+
+  unwatch(connId: string): void {
+    if (!this.viewers.delete(connId) || this.viewers.size > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const status = lazy(() => this.svc.status());
+    for (const [connId, view] of this.viewers) this.push(connId, view, status);
+  }
+
+  private push(connId: string, view: LiveView, status: () => Status): void {
+    const { svc, pageSize } = this;
+    const msg = adminProtocol.message;
+    switch (view.view) {
+      case 'sockets':
+        return svc.writeConnection(connId, msg(adminChannel, 'overview', overview(status(), view.channels, view.connections, pageSize)));
+      case 'channel':
+        return svc.writeConnection(connId, msg(adminChannel, 'channel', channelSnapshot(svc, view.key, view.members, pageSize)));
+      case 'connection':
+        return svc.writeConnection(connId, msg(adminChannel, 'connection', connectionSnapshot(svc, view.id)));
+    }
+  }
+}
+
+/** Computes on first call only: a tick with no overview viewer never builds status(). */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}

@@ -1,0 +1,103 @@
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { Config } from '../server/config';
+import type { SocketService } from '../server/socket/service';
+import type { AdminAccess, Verdict } from './access';
+import { Csrf } from './csrf';
+import type { Metrics } from './metrics';
+import { channelPage } from './views/channel';
+import type { Access } from './views/chrome';
+import { connectionPage } from './views/connection';
+import { loginPage } from './views/login';
+import { messagePage } from './views/message';
+import { socketsPage } from './views/sockets';
+import { tapPage } from './views/tap';
+
+export interface AdminRoutes {
+  router: Router;
+  sockets: SocketService;
+  config: Config;
+  access: AdminAccess;
+  metrics: Metrics;
+}
+
+/** The login form is a token and two hidden fields: anything bigger is not a login. */
+const loginBodyLimit = '4kb';
+/** After sign-in, only admin pages: never a redirect off this site. */
+const adminPath = /^\/admin(\/[^\\]*)?$/;
+
+/** Admin pages, /admin/sockets.json, /metrics, and the sign-in and sign-out forms. */
+export function adminRoutes({ router, sockets, config, access, metrics }: AdminRoutes): void {
+  const csrf = new Csrf();
+  const form = express.urlencoded({ extended: false, limit: loginBodyLimit });
+  const chrome = (req: Request, res: Response): Access =>
+    access.loopbackOnly ? { loopbackOnly: true } : { loopbackOnly: false, csrf: csrf.token(req, res) };
+
+  router.get('/admin/login', (req, res) => {
+    if (access.loopbackOnly) return res.redirect(303, '/admin/sockets');
+    res.type('html').send(loginPage({ csrf: csrf.token(req, res), next: nextPath(req.query.next) }));
+  });
+  router.post('/admin/login', form, (req, res) => {
+    if (!csrf.verify(req)) return refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token (expired or sent from another site): reload the page and try again');
+    if (access.loopbackOnly) return refuse(req, res, 400, 'Nothing to sign in to', 'ADMIN_TOKEN is not set: the admin answers loopback addresses without signing in');
+    const next = nextPath(req.body?.next);
+    const cookie = access.login(String(req.body?.token ?? ''), req.secure);
+    if (!cookie) return res.status(401).type('html').send(loginPage({ csrf: csrf.token(req, res), next, error: 'Wrong token.' }));
+    res.append('Set-Cookie', cookie).redirect(303, next);
+  });
+  router.post('/admin/logout', form, (req, res) => {
+    if (!csrf.verify(req)) return refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token: reload the page and try again');
+    res.append('Set-Cookie', access.logout(req.secure)).redirect(303, '/admin/login');
+  });
+
+  const guard: RequestHandler = (req, res, next) => {
+    const verdict = access.check(req);
+    if (verdict.ok) return next();
+    // A browser without a session goes to the form; scripts get the status and why.
+    const browser = req.method === 'GET' && !req.headers.authorization && (req.headers.accept ?? '').includes('text/html');
+    if (verdict.status === 401 && browser) return res.redirect(303, `/admin/login?next=${encodeURIComponent(req.originalUrl)}`);
+    denied(req, res, verdict);
+  };
+  router.use('/admin', guard);
+  router.get('/metrics', guard, async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.render(sockets.status()));
+  });
+
+  router.get('/admin', (_req, res) => res.redirect(303, '/admin/sockets'));
+  router.get('/admin/sockets', (req, res) => res.type('html').send(socketsPage(chrome(req, res), sockets.node)));
+  router.get('/admin/sockets.json', (_req, res) => res.json(sockets.status()));
+  router.get('/admin/sockets/tap', (req, res) => res.type('html').send(tapPage(chrome(req, res), config.admin.tapRows)));
+  router.get('/admin/sockets/chan/:key', (req, res) => {
+    const key = String(req.params.key);
+    const max = config.socket.maxChannelNameLength;
+    if (key.length > max) return refuse(req, res, 400, 'No such channel', `channel names are at most ${max} characters`);
+    res.type('html').send(channelPage(chrome(req, res), key));
+  });
+  router.get('/admin/sockets/conn/:id', (req, res) => {
+    const conn = sockets.getConnection(String(req.params.id));
+    if (!conn) return refuse(req, res, 404, 'No such connection', `no connection ${req.params.id} on this node (it may have closed)`);
+    res.type('html').send(connectionPage(chrome(req, res), conn.status(sockets.node)));
+  });
+
+  // Bad form bodies and the like: a clear status and message, never a stack trace.
+  const failed: ErrorRequestHandler = (err: { status?: number; expose?: boolean; message?: string }, req, res, _next) => {
+    const status = err.status ?? 500;
+    refuse(req, res, status, 'Request failed', err.expose ? String(err.message) : 'internal error');
+  };
+  router.use('/admin', failed);
+}
+
+function denied(req: Request, res: Response, verdict: Extract<Verdict, { ok: false }>): void {
+  if (verdict.status === 401) res.set('WWW-Authenticate', 'Bearer realm="wsforge admin"');
+  refuse(req, res, verdict.status, verdict.status === 401 ? 'Sign-in required' : 'Access refused', verdict.message);
+}
+
+/** HTML for browsers, plain text for scripts and Prometheus. */
+function refuse(req: Request, res: Response, status: number, title: string, message: string): void {
+  res.status(status);
+  if (req.accepts(['text', 'html']) === 'html') res.type('html').send(messagePage(title, message));
+  else res.type('text').send(`${message}\n`);
+}
+
+function nextPath(value: unknown): string {
+  return typeof value === 'string' && adminPath.test(value) ? value : '/admin/sockets';
+}

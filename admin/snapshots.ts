@@ -1,0 +1,58 @@
+import type { SocketService } from '../server/socket/service';
+import type { ChannelStatus, ConnectionStatus, Status } from '../server/socket/status';
+import type { TapEntry } from '../server/socket/tap';
+import { page, type Page, type Query } from './paging';
+
+/** What the admin pages show, as pushed over the admin socket. Built on demand from the service. */
+export interface Overview {
+  node: string;
+  uptimeMs: number;
+  counts: Status['counts'];
+  channels: Page<ChannelStatus>;
+  connections: Page<ConnectionStatus>;
+}
+
+export interface ChannelSnapshot {
+  key: string;
+  /** Distinct users among the members. */
+  users: number;
+  members: Page<ConnectionStatus>;
+}
+
+export interface ConnectionSnapshot {
+  id: string;
+  /** Null once the connection has gone (or never was on this node). */
+  connection: ConnectionStatus | null;
+}
+
+export interface TapBatch {
+  entries: TapEntry[];
+  /** Entries left out of this batch because it was full (ADMIN_TAP_BATCH_MAX). */
+  dropped: number;
+}
+
+/** `status` is shared by every viewer of one tick: read, never modified. */
+export function overview(status: Status, channels: Query, connections: Query, size: number): Overview {
+  const busiestFirst = status.channels.toSorted((a, b) => b.members - a.members || a.key.localeCompare(b.key));
+  return {
+    node: status.node,
+    uptimeMs: status.uptimeMs,
+    counts: status.counts,
+    channels: page(busiestFirst, channels, size, (c) => c.key),
+    connections: page(status.connections.toReversed(), connections, size, searchText),
+  };
+}
+
+export function channelSnapshot(svc: SocketService, key: string, members: Query, size: number): ChannelSnapshot {
+  const newestFirst = svc.getConnectionsByChannel(key).reverse().map((c) => c.status(svc.node));
+  return { key, users: svc.getUsersByChannel(key).length, members: page(newestFirst, members, size, searchText) };
+}
+
+export function connectionSnapshot(svc: SocketService, id: string): ConnectionSnapshot {
+  return { id, connection: svc.getConnection(id)?.status(svc.node) ?? null };
+}
+
+/** What the search box looks in: ids, user, route, channels, address and user agent. */
+function searchText(c: ConnectionStatus): string {
+  return [c.id, c.profile.id, c.profile.name, c.route, c.remoteAddress, c.userAgent, ...c.channels].join('\n');
+}

@@ -1,0 +1,62 @@
+import { html, type SafeHtml } from '../../views/html';
+import { layout } from '../../views/layout';
+import { adminSocketPath } from '../protocol';
+
+/** What every admin page shows about access: how it is protected, and the sign-out form's CSRF token. */
+export interface Access {
+  /** ADMIN_TOKEN is unset: the admin answers loopback peers only. */
+  loopbackOnly: boolean;
+  /** CSRF token of the sign-out form (when a token is configured). */
+  csrf?: string;
+}
+
+export interface AdminPage {
+  title: string;
+  /** Which tab is highlighted. */
+  tab?: 'overview' | 'tap';
+  heading: SafeHtml;
+  body: SafeHtml;
+  /** Page script under /js/pages/. */
+  script: string;
+  /** data-* attributes of the page root: how the page script gets its parameters. */
+  data?: Record<string, string | number>;
+}
+
+const tabs: Array<[key: AdminPage['tab'], href: string, label: string]> = [
+  ['overview', '/admin/sockets', 'Overview'],
+  ['tap', '/admin/sockets/tap', 'Tap'],
+];
+
+/** The admin frame: tabs, live indicator, access notice or sign-out, then the page. */
+export function adminPage(access: Access, page: AdminPage): string {
+  const data = Object.entries(page.data ?? {}).map(([name, value]) => html` data-${name}="${value}"`);
+  return layout({
+    title: page.title,
+    active: 'admin',
+    styles: ['/css/admin.css'],
+    scripts: [`/js/pages/${page.script}.js`],
+    body: html`<div class="admin" id="admin" data-socket="${adminSocketPath}"${data}>
+<header class="admin-bar">
+  <nav class="tabs">${tabs.map(([key, href, label]) => html`<a href="${href}"${key === page.tab ? html` class="active"` : ''}>${label}</a>`)}<a href="/admin/sockets.json">JSON</a></nav>
+  <span class="live" id="live" role="status">connecting…</span>
+  ${
+    access.loopbackOnly
+      ? ''
+      : html`<form class="signout" method="post" action="/admin/logout"><input type="hidden" name="csrf" value="${access.csrf}"><button class="link">Sign out</button></form>`
+  }
+</header>
+${access.loopbackOnly ? html`<p class="notice" id="access-notice"><strong>ADMIN_TOKEN is not set:</strong> this admin answers requests from loopback addresses only. Set <code>ADMIN_TOKEN</code> to open it to other hosts behind a credential.</p>` : ''}
+<h1>${page.heading}</h1>
+${page.body}
+</div>`,
+  });
+}
+
+/** A panel with a title, an optional search box and a table the page script fills. */
+export function tablePanel(id: string, title: string, search?: string): SafeHtml {
+  return html`<section class="panel">
+  <header><h2>${title}</h2>${search ? html`<input type="search" id="${id}-search" placeholder="${search}" aria-label="${search}" autocomplete="off">` : ''}</header>
+  <div class="scroll"><table class="grid" id="${id}"></table></div>
+  <nav class="pager" id="${id}-pager"></nav>
+</section>`;
+}

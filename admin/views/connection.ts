@@ -1,0 +1,39 @@
+import { html } from '../../views/html';
+import type { ConnectionStatus } from '../../server/socket/status';
+import { adminPage, type Access } from './chrome';
+
+/** /admin/sockets/conn/{id}: everything known (kept live), a send form and the Disconnect button. */
+export function connectionPage(access: Access, conn: ConnectionStatus): string {
+  return adminPage(access, {
+    title: `Connection ${conn.id.slice(0, 8)}`,
+    tab: 'overview',
+    heading: html`Connection <code>${conn.id}</code> <span class="badge" id="state">open</span>`,
+    script: 'admin-connection',
+    data: { conn: conn.id },
+    body: html`<div class="split even">
+<section class="panel">
+  <header><h2>Details</h2></header>
+  <dl class="details" id="details"></dl>
+</section>
+<div>
+  <section class="panel">
+    <header><h2>Send a message</h2></header>
+    <form id="send" class="stack">
+      <label>channel <input name="channel" value="${conn.channel}" autocomplete="off"></label>
+      <label>cmd <input name="cmd" required placeholder="notice" autocomplete="off"></label>
+      <label>param (JSON) <textarea name="param" rows="4" spellcheck="false" placeholder='{"text": "hello"}'></textarea></label>
+      <div class="actions"><button>Send</button><output role="status"></output></div>
+    </form>
+  </section>
+  <section class="panel danger">
+    <header><h2>Disconnect</h2></header>
+    <form id="kick" class="stack">
+      <label>reason <input name="reason" value="disconnected by an admin" autocomplete="off"></label>
+      <p class="hint">The client gets <code>close-connection</code> with this reason, then close 4000, and does not reconnect.</p>
+      <div class="actions"><button class="danger">Disconnect</button><output role="status"></output></div>
+    </form>
+  </section>
+</div>
+</div>`,
+  });
+}

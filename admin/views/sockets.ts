@@ -1,0 +1,17 @@
+import { html } from '../../views/html';
+import { adminPage, tablePanel, type Access } from './chrome';
+
+/** /admin/sockets: counters, channels and connections, filled and kept live by client/pages/admin-sockets.ts. */
+export function socketsPage(access: Access, node: string): string {
+  return adminPage(access, {
+    title: 'Sockets',
+    tab: 'overview',
+    heading: html`Sockets <small>node <code>${node}</code></small>`,
+    script: 'admin-sockets',
+    body: html`<section class="cards" id="counters" aria-label="Counters"></section>
+<div class="split">
+  ${tablePanel('channels', 'Channels', 'Search channels')}
+  ${tablePanel('connections', 'Connections', 'Search id, user, address, agent, channel')}
+</div>`,
+  });
+}

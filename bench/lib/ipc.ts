@@ -1,0 +1,203 @@
+/**
+ * Parent/child plumbing for the benchmark: every server and the load generator run in their own
+ * Node process (tsx, --expose-gc) and answer requests over the IPC channel.
+ *
+ * Cleanup is the point of this file. Every child started here is registered from the moment it
+ * is spawned; on normal exit, failure, SIGINT, SIGTERM or SIGHUP the parent kills whatever is
+ * still running, and a child exits on its own as soon as its IPC channel closes (its parent is
+ * gone, however it died).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Request {
+  id: number;
+  op: string;
+  params?: unknown;
+}
+interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+export type Ready = { type: 'ready'; pid: number } & Record<string, unknown>;
+
+const live = new Set<Child<Ready>>();
+let hooksInstalled = false;
+
+/** Kills every child still running (SIGKILL: used on the way out, when nothing can be awaited). */
+export function killAllChildren(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', killAllChildren);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\n${sig}: stopping ${live.size} child process(es)\n`);
+      killAllChildren();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+export interface SpawnOptions {
+  /** Extra node flags (e.g. --cpu-prof). --expose-gc and --import tsx are always given. */
+  nodeFlags?: string[];
+  args?: string[];
+  env?: Record<string, string>;
+  /** Pin the child to these CPUs (taskset -c list); ignored when taskset is missing. */
+  cpus?: string;
+  /** How long to wait for the child's `ready` message. */
+  readyTimeoutMs?: number;
+  label?: string;
+}
+
+/** A child process speaking the request/reply protocol of `serve()`. */
+export class Child<R extends Ready = Ready> {
+  ready!: R;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private exitInfo?: string;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    readonly label: string,
+    private readonly proc: ChildProcess,
+  ) {
+    this.exited = new Promise<void>((resolve) =>
+      proc.once('exit', (code, signal) => {
+        this.exitInfo = `${label} (pid ${proc.pid}) exited with ${signal ?? `code ${code}`}`;
+        live.delete(this as unknown as Child<Ready>);
+        for (const [id, p] of this.pending) {
+          clearTimeout(p.timer);
+          this.pending.delete(id);
+          p.reject(new Error(this.exitInfo));
+        }
+        resolve();
+      }),
+    );
+    proc.on('message', (m: unknown) => this.onMessage(m as Reply));
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  /** Starts `script` (path relative to the repo root) and resolves once it has sent `{type:'ready'}`. */
+  static async spawn<R extends Ready = Ready>(script: string, opts: SpawnOptions = {}): Promise<Child<R>> {
+    installHooks();
+    const label = opts.label ?? script;
+    const nodeArgs = ['--expose-gc', '--import', 'tsx', ...(opts.nodeFlags ?? []), script, ...(opts.args ?? [])];
+    const pinned = opts.cpus !== undefined && tasksetAvailable();
+    const proc = spawn(pinned ? 'taskset' : process.execPath, pinned ? ['-c', opts.cpus!, process.execPath, ...nodeArgs] : nodeArgs, {
+      cwd: repoRoot,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const child = new Child<R>(label, proc);
+    live.add(child as unknown as Child<Ready>);
+    const timeoutMs = opts.readyTimeoutMs ?? 30_000;
+    try {
+      child.ready = await new Promise<R>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${label} did not become ready within ${timeoutMs} ms`)), timeoutMs);
+        const onReady = (m: unknown) => {
+          if ((m as Ready)?.type !== 'ready') return;
+          clearTimeout(timer);
+          proc.off('message', onReady);
+          resolve(m as R);
+        };
+        proc.on('message', onReady);
+        proc.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        void child.exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`${child.exitInfo} before it was ready`));
+        });
+      });
+      return child;
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  /** One request; rejects when the child answers with an error, exits, or takes longer than timeoutMs. */
+  call<T = unknown>(op: string, params?: unknown, timeoutMs = 30_000): Promise<T> {
+    if (this.exitInfo) return Promise.reject(new Error(`${op}: ${this.exitInfo}`));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: "${op}" got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.proc.send({ id, op, params } satisfies Request);
+    });
+  }
+
+  /** Asks the child to exit (so --cpu-prof can write its profile), then SIGTERM, then SIGKILL. */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (!this.exitInfo) {
+      this.call('exit', undefined, graceMs).catch(() => {});
+      const t1 = setTimeout(() => this.kill('SIGTERM'), graceMs);
+      const t2 = setTimeout(() => this.kill('SIGKILL'), graceMs * 2);
+      await this.exited;
+      clearTimeout(t1);
+      clearTimeout(t2);
+    }
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (!this.exitInfo) this.proc.kill(signal);
+  }
+
+  private onMessage(m: Reply): void {
+    if (typeof m?.id !== 'number') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(`${this.label}: ${m.error}`));
+  }
+}
+
+let taskset: boolean | undefined;
+export function tasksetAvailable(): boolean {
+  return (taskset ??= spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0);
+}
+
+export type Handlers = Record<string, (params: any) => unknown>;
+
+/**
+ * Child side: answers requests with `handlers[op](params)` and then sends `ready`. The child
+ * exits when its parent goes away (IPC closed) or when asked (`exit`).
+ */
+export function serve(handlers: Handlers, ready: Record<string, unknown>): void {
+  if (!process.send) throw new Error('this script is started by the benchmark (bench/run.ts or test/perf.test.ts): it needs an IPC channel');
+  const send = process.send.bind(process);
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (m: Request) => {
+    if (m.op === 'exit') {
+      send({ id: m.id, ok: true } satisfies Reply, () => process.exit(0));
+      return;
+    }
+    try {
+      const fn = handlers[m.op];
+      if (!fn) throw new Error(`unknown op "${m.op}"`);
+      const result = await fn(m.params);
+      send({ id: m.id, ok: true, result } satisfies Reply);
+    } catch (err) {
+      send({ id: m.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies Reply);
+    }
+  });
+  send({ type: 'ready', pid: process.pid, ...ready });
+}

@@ -1,0 +1,47 @@
+/**
+ * wsforge under benchmark: createApp with one extra feature built only on the public API.
+ * Clients connect to /bench/socket?ch=<channel> (the route joins them to it) and send
+ * `{channel, cmd: 'publish', param: {payload}}`; the handler writes `msg {payload}` to the channel.
+ */
+import { z } from 'zod';
+import { createApp } from '../../server/app';
+import type { Feature } from '../../server/features/feature';
+import { defineHandler } from '../../server/socket/handler';
+import { defineProtocol } from '../../server/socket/protocol';
+import { startBenchServer } from './common';
+
+export const benchProtocol = defineProtocol({
+  client: {
+    publish: z.object({ payload: z.string().max(4096) }),
+  },
+  server: {
+    msg: z.object({ payload: z.string() }),
+  },
+});
+
+let open = 0;
+
+const benchHandler = defineHandler(
+  benchProtocol,
+  {
+    publish: (svc, _conn, { payload }, { channel }) => {
+      svc.writeChannel(benchProtocol.message(channel, 'msg', { payload }));
+    },
+  },
+  {
+    // Counted after the route channel is joined (onOpen runs after the join).
+    onOpen: () => {
+      open++;
+    },
+    onClose: () => {
+      open--;
+    },
+  },
+);
+
+const benchFeature: Feature = ({ sockets }) => {
+  sockets?.route('/bench/socket', (_req, url) => ({ channel: url.searchParams.get('ch') || 'bench', handler: benchHandler }));
+};
+
+const app = createApp({ logLevel: 'silent', features: [benchFeature] });
+await startBenchServer({ name: 'wsforge', server: app.server, connections: () => open });

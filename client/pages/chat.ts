@@ -1,0 +1,349 @@
+// The /examples/chat page: rooms, people, typing, private messages and nicknames on a typed Socket.
+// Every piece of user text goes into the page with textContent, never as HTML.
+import type { ChatProtocol } from '../../server/features/chat/protocol';
+import { roomChannel, roomPattern, TypingSet, typingText, type ChatMessage, type ChatUser } from '../../server/features/chat/chat';
+import type { ServerFrame } from '../../server/socket/protocol';
+import { Socket } from '../socket';
+
+type Frame = ServerFrame<ChatProtocol>;
+type Param<K extends Frame['cmd']> = Extract<Frame, { cmd: K }>['param'];
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const root = byId('chat');
+const statusEl = byId('status');
+const roomList = byId<HTMLUListElement>('room-list');
+const roomForm = byId<HTMLFormElement>('room-form');
+const roomInput = byId<HTMLInputElement>('room-input');
+const roomError = byId('room-error');
+const userList = byId<HTMLUListElement>('user-list');
+const userCount = byId('user-count');
+const roomTitle = byId('room-title');
+const nickForm = byId<HTMLFormElement>('nick-form');
+const nickInput = byId<HTMLInputElement>('nick-input');
+const nickError = byId('nick-error');
+const messages = byId<HTMLOListElement>('messages');
+const typingEl = byId('typing');
+const pmBar = byId('pm-bar');
+const pmName = byId('pm-name');
+const messageForm = byId<HTMLFormElement>('message-form');
+const messageInput = byId<HTMLInputElement>('message-input');
+const sendError = byId('send-error');
+
+/** Typing frames are refreshed this often while typing, and a stop is sent after this much idle. */
+const TYPING_REFRESH_MS = 1500;
+const TYPING_IDLE_MS = 2500;
+
+let room = root.dataset.room ?? 'general';
+let nameParam = root.dataset.name ?? '';
+let me: ChatUser | undefined;
+let users: ChatUser[] = [];
+let rooms: Param<'rooms'>['rooms'] = [];
+let pmTarget: ChatUser | undefined;
+let typingTtlMs = 4000;
+const typing = new TypingSet();
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+let socket: Socket<ChatProtocol> | undefined;
+
+// ---- rendering -------------------------------------------------------------------------------
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const clock = (time: number) => new Date(time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const shortId = (id: string) => `#${id.replace(/^base-/, '').slice(0, 6)}`;
+
+function setStatus(state: 'connecting' | 'connected' | 'reconnecting' | 'closed', text: string): void {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+function showError(target: HTMLElement, text: string | undefined): void {
+  target.hidden = !text;
+  target.textContent = text ?? '';
+}
+
+/** Appends to the conversation, keeping it scrolled to the bottom when it already was. */
+function append(...items: HTMLElement[]): void {
+  const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
+  messages.append(...items);
+  while (messages.childElementCount > 500) messages.firstElementChild!.remove();
+  if (atBottom) messages.scrollTop = messages.scrollHeight;
+}
+
+function messageItem(m: ChatMessage): HTMLLIElement {
+  const li = el('li', m.userId === me?.id ? 'msg mine' : 'msg');
+  li.dataset.id = m.id;
+  const who = el('span', 'msg-who', m.name);
+  who.title = m.userId;
+  li.append(el('time', 'msg-time', clock(m.time)), who, el('span', 'msg-text', m.text));
+  return li;
+}
+
+function systemItem(text: string, time: number): HTMLLIElement {
+  const li = el('li', 'msg system');
+  li.append(el('time', 'msg-time', clock(time)), el('span', 'msg-text', text));
+  return li;
+}
+
+function privateItem(p: Param<'private'>): HTMLLIElement {
+  const mine = p.from.id === me?.id;
+  const li = el('li', mine ? 'msg private mine' : 'msg private');
+  const who = el('span', 'msg-who', mine ? `you → ${p.to.name}` : `${p.from.name} → you`);
+  who.title = mine ? p.to.id : p.from.id;
+  li.append(el('time', 'msg-time', clock(p.time)), who, el('span', 'msg-badge', 'private'), el('span', 'msg-text', p.text));
+  if (!mine) {
+    const reply = el('button', 'msg-reply link', 'reply');
+    reply.type = 'button';
+    reply.addEventListener('click', () => setPmTarget(p.from));
+    li.append(reply);
+  }
+  return li;
+}
+
+function renderUsers(): void {
+  userList.replaceChildren(
+    ...users.map((u) => {
+      const li = el('li');
+      const b = el('button', 'chat-user');
+      b.type = 'button';
+      b.dataset.userId = u.id;
+      const isMe = u.id === me?.id;
+      b.append(el('span', 'chat-avatar', (u.name.trim()[0] ?? '?').toUpperCase()), el('span', 'chat-user-name', u.name), el('span', 'chat-user-id', shortId(u.id)));
+      if (isMe) b.append(el('span', 'chat-you', 'you'));
+      b.disabled = isMe;
+      b.title = isMe ? 'This is you' : `Send ${u.name} a private message`;
+      if (pmTarget?.id === u.id) b.classList.add('selected');
+      b.addEventListener('click', () => setPmTarget(u));
+      li.append(b);
+      return li;
+    }),
+  );
+  userCount.textContent = String(users.length);
+}
+
+function renderRooms(): void {
+  roomList.replaceChildren(
+    ...rooms.map((r) => {
+      const li = el('li');
+      const b = el('button', r.name === room ? 'chat-room current' : 'chat-room');
+      b.type = 'button';
+      b.dataset.room = r.name;
+      b.append(el('span', 'chat-room-name', `# ${r.name}`), el('span', 'chat-count', String(r.users)));
+      if (r.name === room) b.setAttribute('aria-current', 'true');
+      b.addEventListener('click', () => switchRoom(r.name));
+      li.append(b);
+      return li;
+    }),
+  );
+}
+
+let typingRefresh: ReturnType<typeof setTimeout> | undefined;
+/** Shows who is typing and re-renders when the next indicator expires. */
+function renderTyping(): void {
+  clearTimeout(typingRefresh);
+  const now = Date.now();
+  typingEl.textContent = typingText(typing.names(now));
+  const next = typing.nextExpiry();
+  if (next !== undefined) typingRefresh = setTimeout(renderTyping, Math.max(50, next - now + 10));
+}
+
+function setPmTarget(u: ChatUser | undefined): void {
+  pmTarget = u && u.id !== me?.id ? u : undefined;
+  pmBar.hidden = !pmTarget;
+  pmName.textContent = pmTarget?.name ?? '';
+  messageInput.placeholder = pmTarget ? `Private message to ${pmTarget.name}` : `Message # ${room}`;
+  messageForm.classList.toggle('private', !!pmTarget);
+  renderUsers();
+  messageInput.focus();
+}
+
+// ---- frames ----------------------------------------------------------------------------------
+
+function onFrame(f: Frame): void {
+  const inRoom = f.channel === roomChannel(room);
+  switch (f.cmd) {
+    case 'state': {
+      // On every (re)connect: everything is redrawn from the server's state.
+      const s = f.param;
+      me = s.you;
+      users = s.users;
+      rooms = s.rooms;
+      typingTtlMs = s.typingTtlMs;
+      typing.clear();
+      messages.replaceChildren(...s.history.map(messageItem));
+      messages.scrollTop = messages.scrollHeight;
+      if (document.activeElement !== nickInput) nickInput.value = me.name;
+      if (pmTarget && !users.some((u) => u.id === pmTarget!.id)) setPmTarget(undefined);
+      renderUsers();
+      renderRooms();
+      renderTyping();
+      break;
+    }
+    case 'message':
+      if (!inRoom) break;
+      typing.delete(f.param.userId);
+      renderTyping();
+      append(messageItem(f.param));
+      break;
+    case 'system':
+      if (inRoom) append(systemItem(f.param.text, f.param.time));
+      break;
+    case 'users':
+      if (!inRoom) break;
+      users = f.param.users;
+      renderUsers();
+      break;
+    case 'typing':
+      if (!inRoom || f.param.userId === me?.id) break;
+      typing.set(f.param.userId, f.param.name, f.param.typing, Date.now(), f.param.ttlMs || typingTtlMs);
+      renderTyping();
+      break;
+    case 'private':
+      append(privateItem(f.param));
+      break;
+    case 'rooms':
+      rooms = f.param.rooms;
+      renderRooms();
+      break;
+    case 'you':
+      me = f.param;
+      if (document.activeElement !== nickInput) nickInput.value = me.name;
+      renderUsers();
+      break;
+    default:
+      // online-update (chat sends users/system with nicknames instead), relay (Base draw/editor traffic), errors (shown by requests).
+      break;
+  }
+}
+
+// ---- connection ------------------------------------------------------------------------------
+
+function socketUrl(): string {
+  const q = new URLSearchParams({ room });
+  if (nameParam) q.set('name', nameParam);
+  return `/examples/chat/socket?${q}`;
+}
+
+/** One Socket per room: switching rooms closes it and opens the next (the server keeps the rest). */
+function connect(): void {
+  socket?.disconnect();
+  setStatus('connecting', 'connecting…');
+  const s: Socket<ChatProtocol> = new Socket<ChatProtocol>({
+    url: socketUrl(),
+    onOpen: () => s === socket && setStatus('connected', 'connected'),
+    onClose: (code, reason, retryInMs) => {
+      if (s !== socket) return;
+      if (retryInMs === undefined) setStatus('closed', `disconnected (${code}${reason ? `: ${reason}` : ''})`);
+      else setStatus('reconnecting', `reconnecting in ${Math.max(1, Math.ceil(retryInMs / 1000))} s…`);
+    },
+    onMessage: (f) => s === socket && onFrame(f),
+    onError: (service, error) => {
+      if (s === socket && service === 'server') showError(sendError, error);
+    },
+  });
+  socket = s;
+}
+
+function switchRoom(next: string, push = true): void {
+  if (next === room || !roomPattern.test(next)) return;
+  room = next;
+  users = [];
+  typing.clear();
+  setPmTarget(undefined);
+  messages.replaceChildren();
+  roomTitle.textContent = `# ${room}`;
+  document.title = `Chat · ${room} · wsforge`;
+  root.dataset.room = room;
+  renderRooms();
+  renderTyping();
+  showError(sendError, undefined);
+  const url = new URL(location.href);
+  url.searchParams.set('room', room);
+  if (push) history.pushState({ room }, '', url);
+  connect();
+}
+
+addEventListener('popstate', () => {
+  const r = new URL(location.href).searchParams.get('room') ?? 'general';
+  switchRoom(r, false);
+});
+
+// ---- input -----------------------------------------------------------------------------------
+
+let lastTypingSent = 0;
+function stopTyping(send: boolean): void {
+  clearTimeout(typingTimer);
+  typingTimer = undefined;
+  if (send && lastTypingSent) socket?.send({ channel: '', cmd: 'typing', param: { typing: false } });
+  lastTypingSent = 0;
+}
+
+messageInput.addEventListener('input', () => {
+  if (!messageInput.value.trim() || pmTarget) return stopTyping(true);
+  const now = Date.now();
+  // Debounced: one frame when typing starts, a refresh every TYPING_REFRESH_MS, a stop after TYPING_IDLE_MS idle.
+  if (now - lastTypingSent >= TYPING_REFRESH_MS) {
+    lastTypingSent = now;
+    socket?.send({ channel: '', cmd: 'typing', param: { typing: true } });
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(() => stopTyping(true), TYPING_IDLE_MS);
+});
+messageInput.addEventListener('blur', () => stopTyping(true));
+messageInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && pmTarget) setPmTarget(undefined);
+});
+
+messageForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = messageInput.value.trim();
+  if (!text || !socket) return;
+  stopTyping(false); // the message itself clears the indicator for everyone
+  messageInput.value = '';
+  showError(sendError, undefined);
+  try {
+    if (pmTarget) await socket.request('', 'private', { to: pmTarget.id, text });
+    else await socket.request('', 'say', { text });
+  } catch (err) {
+    messageInput.value ||= text;
+    showError(sendError, (err as Error).message);
+  }
+});
+
+byId('pm-cancel').addEventListener('click', () => setPmTarget(undefined));
+
+roomForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = roomInput.value.trim();
+  if (!roomPattern.test(name)) return showError(roomError, 'Room names are 1-64 letters, digits, _ or -');
+  showError(roomError, undefined);
+  try {
+    await socket!.request('', 'create-room', { room: name });
+    roomInput.value = '';
+    switchRoom(name);
+  } catch (err) {
+    showError(roomError, (err as Error).message);
+  }
+});
+
+nickForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  showError(nickError, undefined);
+  try {
+    const { name } = await socket!.request('', 'nick', { name: nickInput.value });
+    nickInput.value = name;
+    nameParam = name;
+    const url = new URL(location.href);
+    url.searchParams.set('name', name);
+    history.replaceState(history.state, '', url);
+    nickInput.blur();
+  } catch (err) {
+    showError(nickError, (err as Error).message);
+  }
+});
+
+connect();

@@ -1,0 +1,155 @@
+// The /examples/monitor page: samples measured on the server, drawn with Chart.js.
+// Only the Chart.js parts a line chart needs are imported and registered, to keep the bundle small.
+import { CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import type { MonitorProtocol, Sample, Thresholds } from '../../server/features/monitor/protocol';
+import { Socket } from '../socket';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Legend, Tooltip);
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const root = byId('monitor');
+const statusEl = byId('status');
+const lastEl = byId('last-sample');
+const alertsEl = byId('alerts');
+const MiB = 1024 * 1024;
+
+/** Samples on screen, oldest first, unique by time; as many as the server keeps (hello tells). */
+let samples: Sample[] = [];
+let maxPoints = 60;
+let thresholds: Thresholds | undefined;
+let received = 0;
+
+const palette = { blue: '#2f6fed', teal: '#0f9d8a', orange: '#e8710a', purple: '#8e44ad', red: '#c0392b', grey: '#98a2b3' };
+
+function line(label: string, color: string, extra: Partial<ChartDataset<'line'>> = {}): ChartDataset<'line'> {
+  return { label, data: [], borderColor: color, backgroundColor: `${color}22`, borderWidth: 2, pointRadius: 0, tension: 0.25, ...extra };
+}
+/** A dashed horizontal line at an alert threshold. */
+const limit = (label: string) => line(label, palette.red, { borderDash: [6, 4], borderWidth: 1.5, tension: 0 });
+
+function makeChart(id: string, datasets: ChartDataset<'line'>[], max?: number): Chart<'line'> {
+  return new Chart<'line'>(byId<HTMLCanvasElement>(`chart-${id}`), {
+    type: 'line',
+    data: { labels: [], datasets },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { ticks: { maxTicksLimit: 6, maxRotation: 0, color: '#667085' }, grid: { display: false } },
+        y: { beginAtZero: true, suggestedMax: max, ticks: { color: '#667085', maxTicksLimit: 6 }, grid: { color: '#eef1f5' } },
+      },
+      plugins: { legend: { labels: { boxWidth: 12, boxHeight: 2, color: '#1d2330' } } },
+    },
+  });
+}
+
+/** Each chart: its datasets and how to read each dataset's value from a sample. */
+const charts: Array<{ chart: Chart<'line'>; values: Array<(s: Sample) => number | null> }> = [
+  {
+    chart: makeChart('cpu', [line('process', palette.blue, { fill: true }), line('system', palette.teal), limit('alert')], 100),
+    values: [(s) => s.cpu.process, (s) => s.cpu.system, () => thresholds?.cpuPercent ?? null],
+  },
+  {
+    chart: makeChart('memory', [line('RSS', palette.purple, { fill: true }), line('heap used', palette.blue), line('heap total', palette.grey), limit('RSS alert')]),
+    values: [(s) => mb(s.memory.rss), (s) => mb(s.memory.heapUsed), (s) => mb(s.memory.heapTotal), () => thresholds?.rssMb ?? null],
+  },
+  {
+    chart: makeChart('lag', [line('p99', palette.orange, { fill: true }), line('mean', palette.blue), line('max', palette.grey), limit('alert')]),
+    values: [(s) => s.lag.p99Ms, (s) => s.lag.meanMs, (s) => s.lag.maxMs, () => thresholds?.lagMs ?? null],
+  },
+  {
+    chart: makeChart('rate', [line('in', palette.blue, { fill: true }), line('out', palette.teal)]),
+    values: [(s) => s.rates.messagesIn, (s) => s.rates.messagesOut],
+  },
+  {
+    chart: makeChart('conns', [line('connections', palette.purple, { stepped: true }), line('channels', palette.orange, { stepped: true })]),
+    values: [(s) => s.connections, (s) => s.channels],
+  },
+];
+
+function mb(bytes: number): number {
+  return Math.round((bytes / MiB) * 10) / 10;
+}
+const clock = (t: number) => new Date(t).toLocaleTimeString([], { hour12: false });
+
+function redraw(): void {
+  const labels = samples.map((s) => clock(s.time));
+  for (const { chart, values } of charts) {
+    chart.data.labels = labels;
+    chart.data.datasets.forEach((ds, i) => (ds.data = samples.map(values[i]!)));
+    chart.update('none');
+  }
+  const s = samples.at(-1);
+  if (s) renderLatest(s);
+}
+
+function setKpi(id: string, value: string, sub: string, alert = false): void {
+  const el = byId(`kpi-${id}`);
+  el.querySelector('[data-value]')!.textContent = value;
+  el.querySelector('[data-sub]')!.textContent = sub;
+  el.classList.toggle('alert', alert);
+}
+
+function renderLatest(s: Sample): void {
+  const firing = new Set(s.alerts.map((a) => a.metric));
+  setKpi('cpu', `${s.cpu.process.toFixed(1)} %`, `system ${s.cpu.system.toFixed(1)} % · ${s.cpu.cores} cores`, firing.has('cpu'));
+  setKpi('rss', `${mb(s.memory.rss).toFixed(1)} MiB`, `heap ${mb(s.memory.heapUsed).toFixed(1)} / ${mb(s.memory.heapTotal).toFixed(1)} MiB`, firing.has('rss'));
+  setKpi('lag', `${s.lag.p99Ms.toFixed(1)} ms`, `mean ${s.lag.meanMs.toFixed(1)} · max ${s.lag.maxMs.toFixed(1)} ms`, firing.has('lag'));
+  setKpi('conns', String(s.connections), `channels ${s.channels}`);
+  setKpi('rate', `${Math.round(s.rates.messagesIn + s.rates.messagesOut)}`, `in ${s.rates.messagesIn} · out ${s.rates.messagesOut}`);
+  setKpi('free', `${(s.memory.systemFree / 1024 ** 3).toFixed(1)} GiB`, `of ${(s.memory.systemTotal / 1024 ** 3).toFixed(1)} GiB`);
+  byId('node').textContent = s.node;
+  lastEl.textContent = `last sample ${clock(s.time)}`;
+  // Alerts come computed in the sample: every viewer shows the same ones. Rendered as text.
+  alertsEl.replaceChildren(
+    ...s.alerts.map((a) => {
+      const div = document.createElement('div');
+      div.className = 'monitor-alert';
+      div.dataset.metric = a.metric;
+      div.textContent = `⚠ ${a.message}`;
+      return div;
+    }),
+  );
+  alertsEl.hidden = s.alerts.length === 0;
+}
+
+/** Adds samples (from history or live), keeping them ordered, unique by time and bounded. */
+function merge(incoming: Sample[]): void {
+  const byTime = new Map(samples.map((s) => [s.time, s]));
+  for (const s of incoming) byTime.set(s.time, s);
+  samples = [...byTime.values()].sort((a, b) => a.time - b.time).slice(-maxPoints);
+  redraw();
+}
+
+function setStatus(text: string, state: 'ok' | 'warn' | 'bad'): void {
+  statusEl.textContent = text;
+  statusEl.dataset.state = state;
+}
+
+const socket = new Socket<MonitorProtocol>({
+  url: '/examples/monitor/socket',
+  // Every (re)connect: fetch the history, so a late joiner (or a tab back from an outage) draws at once.
+  onOpen: async () => {
+    setStatus('connected', 'ok');
+    try {
+      const hello = await socket.request('', 'hello', {});
+      thresholds = hello.thresholds;
+      maxPoints = hello.historySize;
+      byId('node').textContent = hello.node;
+      merge(hello.history);
+    } catch (e) {
+      setStatus(`hello failed: ${(e as Error).message}`, 'bad');
+    }
+  },
+  onClose: (code, reason, retryInMs) =>
+    setStatus(retryInMs === undefined ? `closed (${code}${reason ? `: ${reason}` : ''})` : `reconnecting in ${Math.ceil(retryInMs / 1000)} s`, retryInMs === undefined ? 'bad' : 'warn'),
+  onMessage: (frame) => {
+    if (frame.cmd !== 'sample') return;
+    received++;
+    root.dataset.samples = String(received);
+    merge([frame.param]);
+  },
+  onError: (service, error) => console.warn(`monitor ${service}: ${error}`),
+});

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Bus, Delivery, Target, Topic } from '../socket/bus';
+import type { HistoryOptions } from '../socket/history';
+import type { Status } from '../socket/status';
+import type { Keys } from './keys';
+import { RedisHistory } from './redis-history';
+import { RedisPresence } from './redis-presence';
+import type { ScriptedRedis } from './scripts';
+
+export interface RedisBusOptions {
+  node: string;
+  keys: Keys;
+  history: HistoryOptions;
+  /** How often this node announces it is alive and looks for dead nodes. */
+  heartbeatMs: number;
+  /** A node silent for this long is dead: its presence is reaped, it leaves cluster status. */
+  nodeTtlMs: number;
+  logger: Logger;
+}
+
+/**
+ * The cluster bus over Redis pub/sub. A node subscribes only to the topics it holds
+ * recipients for (channels with local members, local users and connections) plus the
+ * broadcast and control topics: no firehose. Every frame is published once, as
+ * `<kind>\t<origin node>\t<except ids>\t<frame>`, and delivered by each subscribed node —
+ * the publishing node included, so all nodes see channel frames in Redis's one order.
+ */
+export class RedisBus implements Bus {
+  readonly history: RedisHistory;
+  readonly presence: RedisPresence;
+  private delivery?: Delivery;
+  private readonly topics = new Map<string, Target>();
+  private readonly pendingStatus = new Map<string, { statuses: Status[]; expected: number; done: () => void }>();
+  private heartbeat?: NodeJS.Timeout;
+  private readonly keys: Keys;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly pub: ScriptedRedis,
+    private readonly sub: ScriptedRedis,
+    private readonly options: RedisBusOptions,
+  ) {
+    this.keys = options.keys;
+    this.log = options.logger.child({ bus: 'redis' });
+    this.history = new RedisHistory(pub, this.keys, options.history.ttlMs);
+    this.presence = new RedisPresence(pub, this.keys, options.node, options.nodeTtlMs);
+  }
+
+  async start(delivery: Delivery): Promise<void> {
+    this.delivery = delivery;
+    this.topics.set(this.keys.allTopic(), { type: 'all' });
+    this.sub.on('message', (topic: string, message: string) => this.onMessage(topic, message));
+    await this.sub.subscribe(this.keys.allTopic(), this.keys.controlTopic(), this.keys.nodeTopic(this.options.node));
+    await this.beat();
+    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log.warn({ err }, 'heartbeat failed')), this.options.heartbeatMs).unref();
+  }
+
+  publish(target: Target, data: string, except: readonly string[]): void {
+    const head = `m\t${this.options.node}\t${except.join(',')}\t`;
+    const { history } = this.options;
+    const done = (err: unknown) => this.log.error({ err, target }, 'publish failed');
+    if (target.type === 'channel' && history.size > 0) {
+      const k = this.keys;
+      const topic = k.channelTopic(target.channel);
+      this.pub
+        .wsfPublish(k.historyMeta(target.channel), k.historyStream(target.channel), topic, head, data, history.size, history.ttlMs, freshEpoch(), Date.now())
+        .catch(done);
+    } else {
+      this.pub.publish(this.topicOf(target), head + data).catch(done);
+    }
+  }
+
+  disconnect(connId: string, code: number, reason: string): void {
+    if (this.delivery?.disconnectLocal(connId, code, reason)) return;
+    const head = `d\t${this.options.node}\t\t`;
+    this.pub.publish(this.keys.connTopic(connId), head + JSON.stringify({ code, reason })).catch((err) => this.log.error({ err }, 'disconnect publish failed'));
+  }
+
+  async subscribe(topic: Topic): Promise<void> {
+    const name = this.topicOf(topic);
+    this.topics.set(name, topic);
+    await this.sub.subscribe(name);
+  }
+
+  async unsubscribe(topic: Topic): Promise<void> {
+    const name = this.topicOf(topic);
+    this.topics.delete(name);
+    await this.sub.unsubscribe(name);
+  }
+
+  /** Asks every live node for its status over the control topic; answers come to this node's topic. */
+  async remoteStatus(timeoutMs: number): Promise<Status[]> {
+    const live = await this.pub.zrangebyscore(this.keys.nodes(), Date.now() - this.options.nodeTtlMs, '+inf');
+    const expected = live.filter((n) => n !== this.options.node).length;
+    if (expected === 0) return [];
+    const reqId = freshEpoch();
+    const statuses: Status[] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.pendingStatus.set(reqId, {
+        statuses,
+        expected,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      this.pub.publish(this.keys.controlTopic(), `s\t${this.options.node}\t\t${reqId}`).catch(resolve);
+    });
+    this.pendingStatus.delete(reqId);
+    return statuses;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.pub.zrem(this.keys.nodes(), this.options.node).catch(() => undefined);
+    this.delivery = undefined;
+    this.sub.disconnect();
+    await this.pub.quit().catch(() => undefined);
+  }
+
+  private onMessage(topic: string, message: string): void {
+    const t1 = message.indexOf('\t');
+    const t2 = message.indexOf('\t', t1 + 1);
+    const t3 = message.indexOf('\t', t2 + 1);
+    if (t1 < 0 || t2 < 0 || t3 < 0 || !this.delivery) return;
+    const kind = message.slice(0, t1);
+    const origin = message.slice(t1 + 1, t2);
+    const body = message.slice(t3 + 1);
+    const delivery = this.delivery;
+    switch (kind) {
+      case 'm': {
+        const target = this.topics.get(topic);
+        if (!target) return;
+        const except = t3 > t2 + 1 ? message.slice(t2 + 1, t3).split(',') : noneExcepted;
+        delivery.deliver(target, body, except);
+        return;
+      }
+      case 'd': {
+        const target = this.topics.get(topic);
+        if (target?.type !== 'conn') return;
+        const { code, reason } = JSON.parse(body) as { code: number; reason: string };
+        delivery.disconnectLocal(target.connId, code, reason);
+        return;
+      }
+      case 's':
+        if (origin !== this.options.node) {
+          this.pub
+            .publish(this.keys.nodeTopic(origin), `r\t${this.options.node}\t\t${JSON.stringify({ reqId: body, status: delivery.status() })}`)
+            .catch((err) => this.log.warn({ err }, 'status answer failed'));
+        }
+        return;
+      case 'r': {
+        const { reqId, status } = JSON.parse(body) as { reqId: string; status: Status };
+        const pending = this.pendingStatus.get(reqId);
+        if (!pending) return;
+        pending.statuses.push(status);
+        if (pending.statuses.length >= pending.expected) pending.done();
+        return;
+      }
+    }
+  }
+
+  /** Marks this node alive and reaps nodes whose heartbeat stopped (one reaper each, by lock). */
+  private async beat(): Promise<void> {
+    const now = Date.now();
+    await this.pub.zadd(this.keys.nodes(), now, this.options.node);
+    const dead = await this.pub.zrangebyscore(this.keys.nodes(), '-inf', now - this.options.nodeTtlMs);
+    for (const node of dead) {
+      if (node === this.options.node) continue;
+      if ((await this.pub.set(this.keys.reapLock(node), this.options.node, 'PX', this.options.nodeTtlMs, 'NX')) !== 'OK') continue;
+      const gone = await this.presence.reap(node);
+      this.log.info({ node, users: gone.length }, 'reaped dead node');
+      for (const { channel, user } of gone) this.delivery?.userGone(channel, user);
+    }
+  }
+
+  private topicOf(target: Target): string {
+    switch (target.type) {
+      case 'channel':
+        return this.keys.channelTopic(target.channel);
+      case 'user':
+        return this.keys.userTopic(target.userId);
+      case 'conn':
+        return this.keys.connTopic(target.connId);
+      case 'all':
+        return this.keys.allTopic();
+    }
+  }
+}
+
+const noneExcepted: readonly string[] = [];
+
+function freshEpoch(): string {
+  return randomBytes(6).toString('base64url').replace(/[-_]/g, 'x');
+}

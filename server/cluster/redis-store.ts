@@ -1,0 +1,69 @@
+import type { StateStore } from '../store/store';
+import type { Keys } from './keys';
+import type { ScriptedRedis } from './scripts';
+
+/** Feature state in Redis, so every node sees one state. Values are JSON. */
+export class RedisStore implements StateStore {
+  constructor(
+    private readonly redis: ScriptedRedis,
+    private readonly k: Keys,
+    /** Attempts of an optimistic update before giving up under contention. */
+    private readonly maxUpdateAttempts = 100,
+  ) {}
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const d = await this.redis.hget(this.k.value(key), 'd');
+    return d === null ? undefined : (JSON.parse(d) as T);
+  }
+
+  async set<T>(key: string, value: T): Promise<void> {
+    const k = this.k.value(key);
+    await this.redis.multi().hset(k, 'd', JSON.stringify(value)).hincrby(k, 'v', 1).exec();
+  }
+
+  /** Optimistic read-modify-write: retried when another node changed the value in between. */
+  async update<T>(key: string, fn: (current: T | undefined) => T): Promise<T> {
+    const k = this.k.value(key);
+    for (let attempt = 0; attempt < this.maxUpdateAttempts; attempt++) {
+      const [v, d] = await this.redis.hmget(k, 'v', 'd');
+      const next = fn(d === null || d === undefined ? undefined : (JSON.parse(d) as T));
+      if ((await this.redis.wsfCas(k, v ?? '', JSON.stringify(next))) === 1) return next;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+    }
+    throw new Error(`store.update("${key}"): too much contention after ${this.maxUpdateAttempts} attempts`);
+  }
+
+  async append<T>(key: string, item: T, max: number): Promise<void> {
+    await this.redis.wsfAppend(this.k.list(key), JSON.stringify(item), max);
+  }
+
+  async list<T>(key: string): Promise<T[]> {
+    return (await this.redis.lrange(this.k.list(key), 0, -1)).map((s) => JSON.parse(s) as T);
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const found = new Set<string>();
+    for (const [kind, strip] of [
+      [this.k.value(prefix), this.k.value('').length],
+      [this.k.list(prefix), this.k.list('').length],
+    ] as const) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(kind)}*`, 'COUNT', 500);
+        for (const k of batch) found.add(k.slice(strip));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return [...found];
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.redis.del(this.k.value(key), this.k.list(key));
+  }
+
+  async close(): Promise<void> {}
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,112 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Lua scripts: each runs atomically in Redis, which is what keeps offsets, history and live
+ * delivery in one order across nodes, and presence counts consistent.
+ */
+const elsewhere = `
+local function elsewhere(hash, user, node, nodes, minScore)
+  for _, k in ipairs(redis.call('HKEYS', hash)) do
+    local tab = string.find(k, '\\t', 1, true)
+    if tab and string.sub(k, tab + 1) == user and string.sub(k, 1, tab - 1) ~= node then
+      local score = redis.call('ZSCORE', nodes, string.sub(k, 1, tab - 1))
+      if score and tonumber(score) >= minScore then return true end
+    end
+  end
+  return false
+end
+`;
+
+export const scripts = {
+  /**
+   * Stamps a channel frame with (epoch, seq), appends it to the channel's stream and publishes it.
+   * KEYS: meta, stream. ARGV: topic, envelope head, frame JSON, maxlen, ttl ms, fresh epoch, now ms.
+   */
+  wsfPublish: {
+    numberOfKeys: 2,
+    lua: `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then epoch = ARGV[6]; redis.call('HSET', KEYS[1], 'epoch', epoch) end
+local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local stamped = '{"offset":"' .. n .. '","epoch":"' .. epoch .. '",' .. string.sub(ARGV[3], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], n .. '-0', 't', ARGV[7], 'd', stamped)
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. stamped)
+return n`,
+  },
+  /** KEYS: presence hash, node's channel set, names, nodes. ARGV: node, user, name, channel, min live score. → 1 if first anywhere. */
+  wsfPresenceJoin: {
+    numberOfKeys: 4,
+    lua: `${elsewhere}
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+if redis.call('HINCRBY', KEYS[1], ARGV[1] .. '\\t' .. ARGV[2], 1) > 1 then return 0 end
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[4], tonumber(ARGV[5])) then return 0 end
+return 1`,
+  },
+  /** KEYS: presence hash, nodes. ARGV: node, user, min live score. → 1 if that was the last anywhere. */
+  wsfPresenceLeave: {
+    numberOfKeys: 2,
+    lua: `${elsewhere}
+local f = ARGV[1] .. '\\t' .. ARGV[2]
+local n = redis.call('HINCRBY', KEYS[1], f, -1)
+if n > 0 then return 0 end
+redis.call('HDEL', KEYS[1], f)
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[2], tonumber(ARGV[3])) then return 0 end
+return 1`,
+  },
+  /**
+   * Removes a dead node's presence. KEYS: node's channel set, nodes, names. ARGV: node,
+   * presence key prefix, min live score. → flat list channel, user, name of users now gone.
+   */
+  wsfReap: {
+    numberOfKeys: 3,
+    lua: `${elsewhere}
+local gone = {}
+for _, ch in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local hash = ARGV[2] .. ch
+  for _, k in ipairs(redis.call('HKEYS', hash)) do
+    local tab = string.find(k, '\\t', 1, true)
+    if tab and string.sub(k, 1, tab - 1) == ARGV[1] then
+      redis.call('HDEL', hash, k)
+      local user = string.sub(k, tab + 1)
+      if not elsewhere(hash, user, ARGV[1], KEYS[2], tonumber(ARGV[3])) then
+        table.insert(gone, ch)
+        table.insert(gone, user)
+        table.insert(gone, redis.call('HGET', KEYS[3], user) or user)
+      end
+    end
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return gone`,
+  },
+  /** Compare-and-set of a versioned value. KEYS: value hash. ARGV: expected version ('' = absent), data. → 1 on success. */
+  wsfCas: {
+    numberOfKeys: 1,
+    lua: `
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', (tonumber(v) or 0) + 1, 'd', ARGV[2])
+return 1`,
+  },
+  /** KEYS: list. ARGV: item, max. */
+  wsfAppend: {
+    numberOfKeys: 1,
+    lua: `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+return 1`,
+  },
+} as const;
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+export type ScriptedRedis = Redis & Record<keyof typeof scripts, ScriptFn>;
+
+/** Registers the scripts on a connection (ioredis loads them with EVALSHA, falling back to EVAL). */
+export function withScripts(redis: Redis): ScriptedRedis {
+  for (const [name, def] of Object.entries(scripts)) redis.defineCommand(name, def);
+  return redis as ScriptedRedis;
+}

@@ -1,0 +1,112 @@
+import type { StateStore } from '../../store/store';
+import {
+  addRoom,
+  HISTORY_SIZE,
+  initialRooms,
+  MAX_NICKNAMES,
+  MAX_ROOMS,
+  touchNicknameIndex,
+  type ChatMessage,
+  type Room,
+} from './chat';
+
+/** Store keys of the chat example; everything chat shares between nodes lives under `chat:`. */
+export const chatKeys = {
+  /** Room[]: the room list, oldest first. */
+  rooms: 'chat:rooms',
+  /** ChatMessage[]: a room's last HISTORY_SIZE messages. */
+  history: (room: string) => `chat:history:${room}`,
+  /** string: a user's nickname. */
+  nickname: (userId: string) => `chat:nick:${userId}`,
+  /** string[]: user ids with a nickname, least recently set first (bounds the nicknames kept). */
+  nicknameIndex: 'chat:nick-index',
+} as const;
+
+export interface ChatStateOptions {
+  maxRooms?: number;
+  historySize?: number;
+  maxNicknames?: number;
+  now?: () => number;
+}
+
+/** The chat's shared state behind the StateStore: rooms, histories, nicknames. */
+export class ChatState {
+  readonly maxRooms: number;
+  readonly historySize: number;
+  readonly maxNicknames: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: StateStore,
+    opts: ChatStateOptions = {},
+  ) {
+    this.maxRooms = opts.maxRooms ?? MAX_ROOMS;
+    this.historySize = opts.historySize ?? HISTORY_SIZE;
+    this.maxNicknames = opts.maxNicknames ?? MAX_NICKNAMES;
+    this.now = opts.now ?? Date.now;
+  }
+
+  async rooms(): Promise<Room[]> {
+    return (await this.store.get<Room[]>(chatKeys.rooms)) ?? initialRooms(this.now());
+  }
+
+  async hasRoom(name: string): Promise<boolean> {
+    return (await this.rooms()).some((r) => r.name === name);
+  }
+
+  /**
+   * Creates a room unless it exists. At the limit the oldest empty room is recycled (its history
+   * deleted); `full` when every room is in use.
+   */
+  async createRoom(name: string, occupied: (room: string) => boolean): Promise<{ created: boolean; full?: boolean }> {
+    let result: { created: boolean; full?: boolean; evicted?: string } = { created: false };
+    await this.store.update<Room[]>(chatKeys.rooms, (current) => {
+      const rooms = current ?? initialRooms(this.now());
+      const r = addRoom(rooms, name, { max: this.maxRooms, now: this.now(), occupied });
+      if ('full' in r) {
+        result = { created: false, full: true };
+        return rooms;
+      }
+      result = r;
+      return r.rooms;
+    });
+    if (result.evicted !== undefined) await this.store.delete(chatKeys.history(result.evicted));
+    return result.full ? { created: false, full: true } : { created: result.created };
+  }
+
+  async history(room: string): Promise<ChatMessage[]> {
+    return this.store.list<ChatMessage>(chatKeys.history(room));
+  }
+
+  async record(room: string, message: ChatMessage): Promise<void> {
+    await this.store.append(chatKeys.history(room), message, this.historySize);
+  }
+
+  async nickname(userId: string): Promise<string | undefined> {
+    return this.store.get<string>(chatKeys.nickname(userId));
+  }
+
+  /** Nicknames of several users (those without one are left out). */
+  async nicknames(userIds: Iterable<string>): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    await Promise.all(
+      [...new Set(userIds)].map(async (id) => {
+        const name = await this.nickname(id);
+        if (name !== undefined) out.set(id, name);
+      }),
+    );
+    return out;
+  }
+
+  /** Stores a user's nickname; past maxNicknames the least recently set ones are forgotten. */
+  async setNickname(userId: string, name: string): Promise<void> {
+    await this.store.set(chatKeys.nickname(userId), name);
+    let evicted: string[] = [];
+    await this.store.update<string[]>(chatKeys.nicknameIndex, (index) => {
+      const r = touchNicknameIndex(index ?? [], userId, this.maxNicknames);
+      evicted = r.evicted;
+      return r.index;
+    });
+    for (const id of evicted) await this.store.delete(chatKeys.nickname(id));
+  }
+}

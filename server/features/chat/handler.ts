@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { Connection } from '../../socket/connection';
+import { ErrorCode, SocketError } from '../../socket/errors';
+import { defineHandler, type Handler } from '../../socket/handler';
+import type { SocketService } from '../../socket/service';
+import {
+  checkNickname,
+  DIRECTORY,
+  MESSAGE_BURST,
+  MESSAGE_REFILL_MS,
+  RateLimiter,
+  roomChannel,
+  roomOf,
+  TYPING_MIN_INTERVAL_MS,
+  TYPING_TTL_MS,
+  withNicknames,
+  type ChatUser,
+} from './chat';
+import type { ChatState } from './chat-state';
+import { chat } from './protocol';
+
+/**
+ * The chat handler. A connection is in one room, its route channel `chat:<room>`, plus the
+ * `chat` directory channel (room list, private messages). Shared state (rooms, history,
+ * nicknames) lives in the store through ChatState; per-connection counters live in WeakMaps
+ * keyed by the Connection, so they go away with it.
+ */
+export function createChatHandler(state: ChatState): Handler {
+  const limiters = new WeakMap<Connection, RateLimiter>();
+  const lastTyping = new WeakMap<Connection, number>();
+
+  /** Refuses a message when the connection has used up its burst. */
+  function throttle(conn: Connection): void {
+    const now = Date.now();
+    let limiter = limiters.get(conn);
+    if (!limiter) limiters.set(conn, (limiter = new RateLimiter(MESSAGE_BURST, MESSAGE_REFILL_MS, now)));
+    if (!limiter.take(now)) throw new SocketError('rate_limited', 'too many messages: slow down');
+  }
+
+  /** Room frames are accepted on the connection's own room only. */
+  function requireRoom(conn: Connection, channel: string): string {
+    const room = roomOf(channel);
+    if (room === undefined || channel !== conn.channel) {
+      throw new SocketError('wrong_room', `this connection chats in "${roomOf(conn.channel) ?? conn.channel}"`);
+    }
+    return room;
+  }
+
+  /** The user's nickname if they chose one, else the name the connection came with. */
+  async function nameOf(conn: Connection): Promise<string> {
+    return (await state.nickname(conn.profile.id)) ?? conn.profile.name;
+  }
+
+  /** Whether `conn` is its user's only connection in `channel` on this node. */
+  function onlyTabHere(svc: SocketService, conn: Connection, channel: string): boolean {
+    return !svc.getConnectionsByChannel(channel).some((c) => c.id !== conn.id && c.profile.id === conn.profile.id);
+  }
+
+  /** A channel's users across the cluster, one entry per user however many tabs, with nicknames. */
+  async function usersIn(svc: SocketService, channel: string): Promise<ChatUser[]> {
+    const users = await svc.presence(channel);
+    return withNicknames(users, await state.nicknames(users.map((u) => u.id)));
+  }
+
+  async function roomList(svc: SocketService): Promise<Array<{ name: string; users: number }>> {
+    const rooms = await state.rooms();
+    return Promise.all(rooms.map(async ({ name }) => ({ name, users: (await svc.presence(roomChannel(name))).length })));
+  }
+
+  /** After a connection has left its channels: if that was its user's last tab, tell the room. */
+  async function afterLeave(svc: SocketService, conn: Connection, channel: string): Promise<void> {
+    const users = await usersIn(svc, channel);
+    if (users.some((u) => u.id === conn.profile.id)) return; // another tab (here or on another node) stays
+    const name = await nameOf(conn);
+    svc.writeChannel(notice(channel, 'leave', conn.profile.id, `${name} left the room`));
+    svc.writeChannel(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
+    svc.writeChannel(chat.message(channel, 'users', { users }));
+    svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }));
+  }
+
+  function notice(channel: string, kind: 'join' | 'leave' | 'nick', userId: string, text: string) {
+    return chat.message(channel, 'system', { text, kind, userId, time: Date.now() });
+  }
+
+  return defineHandler(
+    chat,
+    {
+      say: async (svc, conn, { text }, { channel }) => {
+        const room = requireRoom(conn, channel);
+        throttle(conn);
+        lastTyping.delete(conn);
+        const message = { id: randomUUID(), userId: conn.profile.id, name: await nameOf(conn), text, time: Date.now() };
+        await state.record(room, message);
+        svc.writeChannel(chat.message(channel, 'message', message));
+      },
+
+      typing: async (svc, conn, { typing }, { channel }) => {
+        requireRoom(conn, channel);
+        const now = Date.now();
+        if (typing) {
+          const last = lastTyping.get(conn);
+          if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) return;
+          lastTyping.set(conn, now);
+        } else lastTyping.delete(conn);
+        const frame = { userId: conn.profile.id, name: await nameOf(conn), typing, ttlMs: TYPING_TTL_MS };
+        svc.writeChannel(chat.message(channel, 'typing', frame), conn.id);
+      },
+
+      private: async (svc, conn, { to, text }) => {
+        if (to === conn.profile.id) throw new SocketError('invalid_target', 'you cannot send a private message to yourself');
+        // Only to someone in the chat right now (any room, any node): private messages are not stored.
+        const target = (await svc.presence(DIRECTORY)).find((u) => u.id === to);
+        if (!target) throw new SocketError('unknown_user', 'no such user is in the chat');
+        throttle(conn);
+        const [fromName, toName] = await Promise.all([nameOf(conn), state.nickname(to)]);
+        const id = randomUUID();
+        const frame = chat.message(DIRECTORY, 'private', {
+          id,
+          from: { id: conn.profile.id, name: fromName },
+          to: { id: to, name: toName ?? target.name },
+          text,
+          time: Date.now(),
+        });
+        svc.writeUser(to, frame);
+        svc.writeUser(conn.profile.id, frame); // the sender's other tabs see what they sent
+        return { id };
+      },
+
+      nick: async (svc, conn, { name: raw }) => {
+        const checked = checkNickname(raw);
+        if ('error' in checked) throw new SocketError(ErrorCode.invalidParam, checked.error);
+        const { name } = checked;
+        const old = await nameOf(conn);
+        if (name === old) return { name };
+        await state.setNickname(conn.profile.id, name);
+        // Every room where this user has a tab (on any node) hears of it.
+        for (const room of await state.rooms()) {
+          const channel = roomChannel(room.name);
+          const users = await usersIn(svc, channel);
+          if (!users.some((u) => u.id === conn.profile.id)) continue;
+          svc.writeChannel(notice(channel, 'nick', conn.profile.id, `${old} is now known as ${name}`));
+          svc.writeChannel(chat.message(channel, 'users', { users }));
+        }
+        svc.writeUser(conn.profile.id, chat.message(DIRECTORY, 'you', { id: conn.profile.id, name }));
+        return { name };
+      },
+
+      'create-room': async (svc, _conn, { room }) => {
+        const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
+        const result = await state.createRoom(room, occupied);
+        if (result.full) throw new SocketError('room_limit', `all ${state.maxRooms} rooms are in use`);
+        if (result.created) svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }));
+        return { room, created: result.created };
+      },
+
+      relay: async (svc, conn, param, { channel }) => {
+        requireRoom(conn, channel);
+        svc.writeChannel(chat.message(channel, 'relay', { ...param, userId: conn.profile.id, name: await nameOf(conn) }), conn.id);
+      },
+    },
+    {
+      async onOpen(svc, conn) {
+        const channel = conn.channel;
+        const room = roomOf(channel);
+        if (room === undefined) throw new Error(`chat route channel "${channel}" is not a room channel`);
+        await svc.join(conn.id, DIRECTORY);
+        const name = await nameOf(conn);
+        const [history, users, rooms] = await Promise.all([state.history(room), usersIn(svc, channel), roomList(svc)]);
+        // Sent on every (re)connect: a page re-syncs by simply rendering it.
+        svc.writeConnection(
+          conn.id,
+          chat.message(channel, 'state', { room, you: { id: conn.profile.id, name }, history, users, rooms, typingTtlMs: TYPING_TTL_MS }),
+        );
+        // The join notice is for the user's first tab in the room (checked on this node).
+        if (!onlyTabHere(svc, conn, channel)) {
+          // Another tab of this user is already here: nothing changed for anyone else.
+          svc.writeConnection(conn.id, chat.message(DIRECTORY, 'rooms', { rooms }));
+          return;
+        }
+        svc.writeChannel(notice(channel, 'join', conn.profile.id, `${name} joined the room`), conn.id);
+        svc.writeChannel(chat.message(channel, 'users', { users }), conn.id);
+        // To everyone, the joiner included: a Base client's room list comes only from `rooms`.
+        svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms }));
+      },
+
+      onClose(svc, conn) {
+        // Still a member of its channels here; conn.closed settles once the service has left them
+        // (and presence knows), so the room is told only when the user's last tab is gone.
+        const channel = conn.channel;
+        if (roomOf(channel) === undefined) return;
+        void conn.closed.then(() => afterLeave(svc, conn, channel)).catch((err: unknown) => conn.log.error({ err }, 'chat leave notice failed'));
+      },
+    },
+  );
+}

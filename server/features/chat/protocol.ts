@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { defineProtocol } from '../../socket/protocol';
+import { MAX_MESSAGE_LENGTH, MAX_NICKNAME_LENGTH, roomPattern } from './chat';
+
+const text = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_LENGTH);
+const user = z.object({ id: z.string(), name: z.string() });
+const message = z.object({ id: z.string(), userId: z.string(), name: z.string(), text: z.string(), time: z.number() });
+const room = z.string().regex(roomPattern, 'room: 1-64 letters, digits, _ or -');
+const roomInfo = z.object({ name: z.string(), users: z.number() });
+const coordinate = z.number().min(-1e6).max(1e6);
+
+/**
+ * What Base Framework's other examples send over /api/ws: relayed to the other members of the
+ * room, validated and bounded, so Base's draw/editor pages keep working against wsforge.
+ */
+export const baseRelay = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('draw'),
+    content: z.object({
+      fromX: coordinate,
+      fromY: coordinate,
+      toX: coordinate,
+      toY: coordinate,
+      color: z.string().max(32).optional(),
+      size: z.number().min(0).max(200).optional(),
+    }),
+  }),
+  z.object({ type: z.literal('cursor_move'), content: z.object({ x: coordinate, y: coordinate }) }),
+  z.object({
+    type: z.literal('code_update'),
+    content: z.object({ code: z.string().max(50_000), language: z.string().max(32).optional() }),
+  }),
+]);
+
+/**
+ * The chat example. Room frames travel on `chat:<room>` (the connection's route channel, so a
+ * page leaves `channel` empty); the room list, private messages and `you` on the `chat` channel.
+ */
+export const chat = defineProtocol({
+  client: {
+    /** A message to the room. */
+    say: z.object({ text }),
+    /** Typing started (true) or stopped (false); clients refresh it while typing, it expires by itself. */
+    typing: z.object({ typing: z.boolean() }),
+    /** A private message to one online chat user, by user id. */
+    private: z.object({ to: z.string().min(1).max(128), text }),
+    /** Changes the sender's display name for every tab and future messages. */
+    nick: z.object({ name: z.string().max(MAX_NICKNAME_LENGTH * 4) }),
+    /** Creates a room (or finds it); the room list updates for everyone. */
+    'create-room': z.object({ room }),
+    /** Base compatibility: draw / cursor_move / code_update, relayed to the room. */
+    relay: baseRelay,
+  },
+  server: {
+    /** To a connection when it opens (and so after every reconnect): everything a late joiner needs. */
+    state: z.object({
+      room: z.string(),
+      you: user,
+      history: z.array(message),
+      users: z.array(user),
+      rooms: z.array(roomInfo),
+      typingTtlMs: z.number(),
+    }),
+    message,
+    /** Join, leave and rename notices. */
+    system: z.object({ text: z.string(), kind: z.enum(['join', 'leave', 'nick']), userId: z.string(), time: z.number() }),
+    /** The room's users, one entry per user, after every join, leave or rename. */
+    users: z.object({ users: z.array(user) }),
+    typing: z.object({ userId: z.string(), name: z.string(), typing: z.boolean(), ttlMs: z.number() }),
+    private: z.object({ id: z.string(), from: user, to: user, text: z.string(), time: z.number() }),
+    rooms: z.object({ rooms: z.array(roomInfo) }),
+    /** The receiving user's own identity, after a rename. */
+    you: user,
+    relay: z.object({ type: z.string(), content: z.unknown(), userId: z.string(), name: z.string() }),
+  },
+  replies: {
+    private: z.object({ id: z.string() }),
+    nick: z.object({ name: z.string() }),
+    'create-room': z.object({ room: z.string(), created: z.boolean() }),
+  },
+});
+export type ChatProtocol = typeof chat;

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { chatPage } from '../../../views/examples/chat';
+import type { Profile } from '../../socket/connection';
+import { HttpError, type RouteResolver } from '../../socket/router';
+import type { SocketService } from '../../socket/service';
+import type { Feature } from '../feature';
+import { baseCodec } from './base-codec';
+import { checkNickname, DEFAULT_ROOM, roomChannel, roomPattern } from './chat';
+import { ChatState } from './chat-state';
+import { createChatHandler } from './handler';
+
+/** A display name from a query parameter, if it passes the nickname rules. */
+function nameHint(raw: string | null | undefined): string | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const checked = checkNickname(raw);
+  return 'name' in checked ? checked.name : undefined;
+}
+
+const guestName = (id: string) => `guest-${id.replace(/^base-/, '').slice(0, 4)}`;
+
+/**
+ * The chat example: the page at /examples/chat?room=&name=, its socket at
+ * /examples/chat/socket?room=&name=, and Base Framework's endpoints /api/ws?id=&nickname=&room=
+ * and /ws?channel=&token= on the same handler through the Base codec, so all of them share rooms.
+ */
+export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
+  const state = new ChatState(store);
+
+  router.get('/examples/chat', (req, res) => {
+    const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : DEFAULT_ROOM;
+    const name = nameHint(typeof req.query.name === 'string' ? req.query.name : undefined) ?? '';
+    res.type('html').send(chatPage({ room, name, socketsEnabled: sockets !== undefined }));
+  });
+
+  if (!sockets) return;
+  const handler = createChatHandler(state);
+
+  /** The room a socket asks for, created if new (refused when every room is in use). */
+  async function openRoom(svc: SocketService, raw: string | null): Promise<string> {
+    const room = raw || DEFAULT_ROOM;
+    if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+    const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
+    const { full } = await state.createRoom(room, occupied);
+    if (full) throw new HttpError(409, `all ${state.maxRooms} chat rooms are in use`);
+    return room;
+  }
+
+  /** Page users: the signed guest id; without the cookie (e.g. a Node client), a fresh id per connection. */
+  function pageProfile(req: IncomingMessage, url: URL): Profile {
+    const id = guests.fromRequest(req) ?? randomUUID();
+    return { id, name: nameHint(url.searchParams.get('name')) ?? guestName(id) };
+  }
+
+  /**
+   * Base clients: `id` is client-supplied, so it is never an identity, only a display hint when
+   * `nickname` is missing. The user id is the signed guest cookie when the browser has one (the
+   * same user as on the pages), else a fresh server-made `base-<uuid>` per connection.
+   */
+  function baseProfile(req: IncomingMessage, url: URL): Profile {
+    const id = guests.fromRequest(req) ?? `base-${randomUUID()}`;
+    const name = nameHint(url.searchParams.get('nickname')) ?? nameHint(url.searchParams.get('id')) ?? guestName(id);
+    return { id, name };
+  }
+
+  const svc = sockets;
+  sockets.route('/examples/chat/socket', async (req, url) => ({
+    channel: roomChannel(await openRoom(svc, url.searchParams.get('room'))),
+    profile: pageProfile(req, url),
+    handler,
+  }));
+
+  // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=.
+  // The token is not checked yet: JWT authentication comes with the security work.
+  const baseRoute: RouteResolver = async (req, url) => ({
+    channel: roomChannel(await openRoom(svc, url.searchParams.get('room') || url.searchParams.get('channel'))),
+    profile: baseProfile(req, url),
+    handler,
+    codec: baseCodec,
+  });
+  sockets.route('/api/ws', baseRoute);
+  sockets.route('/ws', baseRoute);
+};

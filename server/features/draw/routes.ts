@@ -1,0 +1,39 @@
+import { HttpError } from '../../socket/router';
+import { drawPage } from '../../../views/examples/draw';
+import type { Feature } from '../feature';
+import { drawLimits, type DrawLimits } from './canvas';
+import { drawHandler } from './handler';
+
+const roomPattern = /^[\w-]{1,64}$/;
+
+export interface DrawFeatureOptions {
+  /** Page path; the socket is `<path>/socket`. Default `/examples/draw`. */
+  path?: string;
+  limits?: Partial<DrawLimits>;
+  cursorIntervalMs?: number;
+}
+
+/**
+ * The whiteboard controller: the page at /examples/draw?room=… and its socket at
+ * /examples/draw/socket?room=…&name=…. Each room is the channel `draw:<room>`.
+ */
+export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
+  const path = options.path ?? '/examples/draw';
+  const limits = { ...drawLimits, ...options.limits };
+  return ({ router, sockets, store, guests }) => {
+    router.get(path, (req, res) => {
+      const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+      const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
+      res.type('html').send(drawPage({ room, name, socketPath: `${path}/socket`, width: limits.width, height: limits.height }));
+    });
+    if (!sockets) return;
+    const handler = drawHandler(store, { limits, cursorIntervalMs: options.cursorIntervalMs });
+    sockets.route(`${path}/socket`, (req, url) => {
+      const room = url.searchParams.get('room') || 'lobby';
+      if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+      return { channel: `draw:${room}`, profile: guests.profile(req, url), handler };
+    });
+  };
+}
+
+export const drawFeature = createDrawFeature();

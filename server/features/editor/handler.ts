@@ -1,0 +1,83 @@
+import { defineHandler, type Handler } from '../../socket/handler';
+import { SocketError } from '../../socket/errors';
+import type { Connection } from '../../socket/connection';
+import type { StateStore } from '../../store/store';
+import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness } from './awareness';
+import { answerSync, checkStateVector, checkUpdate, fromBase64, mergeUpdate, toBase64, type StoredDoc } from './document';
+import { DEFAULT_LANGUAGE, type EditorLimits, type Language } from './limits';
+import { editor } from './protocol';
+
+/** A room's socket channel: namespaced, so room "lobby" here is not the chat's "lobby". */
+export const editorChannel = (room: string) => `editor:${room}`;
+/** Store keys of a room: its document and its language. */
+export const docKey = (room: string) => `editor:${room}:doc`;
+export const languageKey = (room: string) => `editor:${room}:language`;
+
+export interface EditorHandlerOptions {
+  store: StateStore;
+  limits: EditorLimits;
+}
+
+/**
+ * The editor's commands. Each connection edits one room, the one its route chose (`?room=`);
+ * documents and languages live in the store, cursors (awareness) are only relayed.
+ */
+export function editorHandler({ store, limits }: EditorHandlerOptions): Handler {
+  const presence = new AwarenessRooms();
+
+  /** The room a frame is about: only the connection's own room channel takes editor frames. */
+  const roomOf = (conn: Connection, channel: string): string => {
+    if (channel !== conn.channel) throw new SocketError('wrong_channel', `editor frames go to this connection's room channel "${conn.channel}"`);
+    return channel.slice(editorChannel('').length);
+  };
+
+  return defineHandler(
+    editor,
+    {
+      sync: async (_svc, conn, { sv }, { channel }) => {
+        const room = roomOf(conn, channel);
+        const clientStateVector = fromBase64(sv);
+        checkStateVector(clientStateVector);
+        const [stored, language] = await Promise.all([store.get<StoredDoc>(docKey(room)), store.get<Language>(languageKey(room))]);
+        const { update, stateVector } = answerSync(stored, clientStateVector);
+        return {
+          update: toBase64(update),
+          sv: toBase64(stateVector),
+          language: language ?? DEFAULT_LANGUAGE,
+          user: awarenessUser(conn.profile),
+          limits,
+        };
+      },
+
+      update: async (svc, conn, { update }, { channel }) => {
+        const room = roomOf(conn, channel);
+        const bytes = fromBase64(update);
+        checkUpdate(bytes, limits.maxUpdateBytes);
+        // Merged inside store.update: serialized per key, so concurrent updates never lose one another.
+        const stored = await store.update<StoredDoc>(docKey(room), (current) => mergeUpdate(current, bytes, limits.maxDocBytes));
+        svc.writeChannel(editor.message(channel, 'update', { update }), conn.id);
+        return { bytes: stored.bytes };
+      },
+
+      awareness: (svc, conn, { update }, { channel }) => {
+        roomOf(conn, channel);
+        const entries = presence.accept(channel, conn.id, awarenessUser(conn.profile), decodeAwareness(fromBase64(update)));
+        if (entries.length > 0) svc.writeChannel(editor.message(channel, 'awareness', { update: toBase64(encodeAwareness(entries)) }), conn.id);
+      },
+
+      language: async (svc, conn, { language }, { channel }) => {
+        const room = roomOf(conn, channel);
+        await store.set(languageKey(room), language);
+        svc.writeChannel(editor.message(channel, 'language', { language, by: conn.profile.name }));
+        return { language };
+      },
+    },
+    {
+      // The cursors of a closing connection disappear for everyone else at once, not after awareness's 30 s timeout.
+      onClose(svc, conn) {
+        const gone = presence.release(conn.channel, conn.id);
+        if (gone.length > 0) svc.writeChannel(editor.message(conn.channel, 'awareness', { update: toBase64(encodeAwareness(gone)) }), conn.id);
+      },
+    },
+  );
+}

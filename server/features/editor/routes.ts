@@ -1,0 +1,35 @@
+import { editorPage } from '../../../views/examples/editor';
+import { displayName } from '../../guest';
+import { HttpError } from '../../socket/router';
+import type { Feature } from '../feature';
+import { editorChannel, editorHandler } from './handler';
+import { DEFAULT_ROOM, editorLimits, ROOM_PATTERN } from './limits';
+
+const roomError = 'room must be 1-64 letters, digits, _ or -';
+
+/**
+ * The collaborative code editor: the page at /examples/editor?room=…&name=… and its socket at
+ * /examples/editor/socket?room=…&name=… (Base's /static/editor.html leads to the page).
+ */
+export const editorFeature: Feature = ({ router, sockets, store, guests, config }) => {
+  router.get('/examples/editor', (req, res) => {
+    const room = typeof req.query.room === 'string' && req.query.room !== '' ? req.query.room : DEFAULT_ROOM;
+    if (!ROOM_PATTERN.test(room)) {
+      res.status(400).type('text').send(`${roomError}\n`);
+      return;
+    }
+    const name = typeof req.query.name === 'string' ? (displayName(req.query.name) ?? '') : '';
+    res.type('html').send(editorPage(room, name));
+  });
+  router.get('/static/editor.html', (req, res) => {
+    const query = new URLSearchParams(req.url.split('?')[1] ?? '').toString();
+    res.redirect(302, `/examples/editor${query ? `?${query}` : ''}`);
+  });
+
+  const handler = editorHandler({ store, limits: editorLimits(config.socket.maxPayload) });
+  sockets?.route('/examples/editor/socket', (req, url) => {
+    const room = url.searchParams.get('room') || DEFAULT_ROOM;
+    if (!ROOM_PATTERN.test(room)) throw new HttpError(400, roomError);
+    return { channel: editorChannel(room), profile: guests.profile(req, url), handler };
+  });
+};

@@ -1,0 +1,25 @@
+import { HttpError } from '../../socket/router';
+import { sheetPage } from '../../../views/examples/sheet';
+import type { Feature } from '../feature';
+import { createSheetHandler } from './handler';
+
+const roomPattern = /^[\w-]{1,64}$/;
+
+/**
+ * Collaborative spreadsheet: the page at /examples/spreadsheet?room=… and its socket at
+ * /examples/spreadsheet/socket?room=…; each room is one sheet, on channel `sheet:<room>`.
+ */
+export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
+  router.get('/examples/spreadsheet', (req, res) => {
+    const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+    res.type('html').send(sheetPage({ room, wsEnabled: sockets !== undefined }));
+  });
+  router.get('/static/spreadsheet.html', (_req, res) => res.redirect(301, '/examples/spreadsheet'));
+  if (!sockets) return;
+  const handler = createSheetHandler(store);
+  sockets.route('/examples/spreadsheet/socket', (req, url) => {
+    const room = url.searchParams.get('room') || 'lobby';
+    if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+    return { channel: `sheet:${room}`, profile: guests.profile(req, url), handler };
+  });
+};

@@ -1,0 +1,119 @@
+/**
+ * Channel history, for resuming after a reconnect. Every channel frame gets a position: an
+ * epoch (changes when history is lost, e.g. a restart) and an offset increasing within it.
+ * The bus stamps positions as it publishes (so order and offsets agree on every node);
+ * a History answers "what came after this position?".
+ */
+export interface Position {
+  epoch: string;
+  offset: string;
+}
+
+export interface History {
+  /**
+   * Frames of `channel` published after `since`, oldest first, positions embedded;
+   * undefined when they cannot all be recovered (epoch changed or too old).
+   */
+  since(channel: string, since: Position): Promise<string[] | undefined>;
+}
+
+export interface HistoryOptions {
+  /** Frames kept per channel (0 disables history and positions). */
+  size: number;
+  /** How long a frame is kept, in ms. */
+  ttlMs: number;
+}
+
+export const historyDefaults: HistoryOptions = { size: 100, ttlMs: 300_000 };
+
+/** Orders two offsets of one epoch: numbers, or Redis stream ids `ms-seq`. */
+export function compareOffsets(a: string, b: string): number {
+  const [a1 = 0, a2 = 0] = a.split('-').map(Number);
+  const [b1 = 0, b2 = 0] = b.split('-').map(Number);
+  return a1 - b1 || a2 - b2;
+}
+
+/** The offset embedded by withPosition, read without parsing the whole frame. */
+export function offsetOf(data: string): string | undefined {
+  if (!data.startsWith('{"offset":"')) return undefined;
+  return data.slice(11, data.indexOf('"', 11));
+}
+
+/** Embeds a position into an encoded frame without re-serializing it. */
+export function withPosition(data: string, epoch: string, offset: string): string {
+  return `{"offset":"${offset}","epoch":"${epoch}",${data.slice(1)}`;
+}
+
+function newEpoch(): string {
+  return Math.random().toString(36).slice(2, 10);
+}
+
+interface Entry {
+  offset: number;
+  time: number;
+  data: string;
+}
+
+/**
+ * Single-node history: a bounded list per channel. Each channel record has its own epoch, so
+ * a record dropped after its TTL (or a restart) can never be confused with a new one.
+ */
+export class MemoryHistory implements History {
+  private readonly channels = new Map<string, { epoch: string; next: number; entries: Entry[] }>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: HistoryOptions = historyDefaults) {
+    // Quiet channels are trimmed here too, so expired frames do not wait for the next publish.
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, options.ttlMs / 2)).unref();
+  }
+
+  get enabled(): boolean {
+    return this.options.size > 0;
+  }
+
+  /** Records a frame and returns it with its position embedded. */
+  stamp(channel: string, data: string): string {
+    let ch = this.channels.get(channel);
+    if (!ch) this.channels.set(channel, (ch = { epoch: newEpoch(), next: 1, entries: [] }));
+    const offset = ch.next++;
+    const stamped = withPosition(data, ch.epoch, String(offset));
+    const now = Date.now();
+    ch.entries.push({ offset, time: now, data: stamped });
+    this.trim(ch.entries, now);
+    return stamped;
+  }
+
+  async since(channel: string, since: Position): Promise<string[] | undefined> {
+    const offset = Number(since.offset);
+    const ch = this.channels.get(channel);
+    // No record (expired, or another process) or another epoch: what was missed is unknowable.
+    if (!ch || since.epoch !== ch.epoch || !Number.isSafeInteger(offset) || offset < 0) return undefined;
+    this.trim(ch.entries, Date.now());
+    if (offset >= ch.next - 1) return [];
+    const first = ch.entries[0];
+    // Recoverable only if nothing between `offset` and the oldest kept frame was dropped.
+    if (!first || first.offset > offset + 1) return undefined;
+    return ch.entries.filter((e) => e.offset > offset).map((e) => e.data);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.channels.clear();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, ch] of this.channels) {
+      this.trim(ch.entries, now);
+      // Empty means its last frame outlived the TTL: resuming from it would fail anyway.
+      if (ch.entries.length === 0) this.channels.delete(key);
+    }
+  }
+
+  private trim(entries: Entry[], now: number): void {
+    const { size, ttlMs } = this.options;
+    let drop = Math.max(0, entries.length - size);
+    while (drop < entries.length && now - entries[drop]!.time > ttlMs) drop++;
+    if (drop) entries.splice(0, drop);
+  }
+}
