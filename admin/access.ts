@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { adminCookie, readCookies } from './cookies';
+import { adminCookie, readCookie } from './cookies';
 import { sameSecret, sign } from './secret';
 
-export const sessionCookie = 'wsforge_admin';
+const sessionCookie = 'wsforge_admin';
 
 export type Verdict = { ok: true } | { ok: false; status: 401 | 403; message: string };
 const allowed: Verdict = { ok: true };
@@ -35,7 +35,7 @@ export class AdminAccess {
       const bearer = bearerToken(req);
       return bearer !== undefined && sameSecret(bearer, this.token) ? allowed : refused(401, 'wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)');
     }
-    const session = readCookies(req).get(sessionCookie);
+    const session = readCookie(req, sessionCookie);
     if (session !== undefined && this.validSession(session, this.token)) return allowed;
     return refused(401, session === undefined ? 'sign in at /admin/login, or send Authorization: Bearer <ADMIN_TOKEN>' : 'your admin session has expired: sign in again');
   }

@@ -1,18 +1,16 @@
 import { CloseCode, ErrorCode, SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
 
-/**
- * What an admin (page or server API) can do to live connections. Shared by the admin socket and
- * POST /api/sockets/*, so both check the same things and answer the same way.
- * Failures are SocketErrors: error frames on the socket, 4xx on the API.
- */
-export interface Outbound {
+// What an admin (page or server API) can do to live connections. Shared by the admin socket and
+// POST /api/sockets/*, so both check the same things and answer the same way.
+// Failures are SocketErrors: error frames on the socket, 4xx on the API.
+
+/** A frame an admin sends; its channel is checked against the service's limit. */
+interface Outbound {
   channel: string;
   cmd: string;
   param: unknown;
 }
-
-export const unknownConnection = 'unknown_connection';
 
 /** One frame to one connection; an empty channel means the connection's route channel. */
 export function sendToConnection(svc: SocketService, connId: string, frame: Outbound): { sent: true } {
@@ -46,7 +44,7 @@ export function kickUser(svc: SocketService, userId: string, reason: string): { 
 
 function requireConnection(svc: SocketService, connId: string) {
   const conn = svc.getConnection(connId);
-  if (!conn) throw new SocketError(unknownConnection, `no connection ${connId} on this node`);
+  if (!conn) throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on this node`);
   return conn;
 }
 

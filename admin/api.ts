@@ -1,16 +1,16 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { SocketError } from '../server/socket/errors';
+import { ErrorCode, SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
 import { bearerToken } from './access';
-import { kickConnection, kickUser, publishToChannel, unknownConnection } from './actions';
+import { kickConnection, kickUser, publishToChannel } from './actions';
 import { cmdSchema, reasonSchema } from './protocol';
 import { sameSecret } from './secret';
 
 const publishBody = z.strictObject({
   channel: z.string().min(1),
   cmd: cmdSchema,
-  param: z.unknown().transform((p) => p ?? {}),
+  param: z.unknown().optional().transform((p) => p ?? {}),
 });
 const disconnectBody = z
   .strictObject({ connId: z.string().min(1).optional(), userId: z.string().min(1).optional(), reason: reasonSchema })
@@ -56,7 +56,7 @@ function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, ac
     res.json(act(parsed.data));
   } catch (err) {
     if (!(err instanceof SocketError)) throw err;
-    fail(res, err.code === unknownConnection ? 404 : 400, err.message);
+    fail(res, err.code === ErrorCode.unknownConnection ? 404 : 400, err.message);
   }
 }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { adminCookie, readCookies } from './cookies';
+import { adminCookie, readCookie } from './cookies';
 import { sameSecret, sign } from './secret';
 
-export const csrfCookie = 'wsforge_csrf';
+const csrfCookie = 'wsforge_csrf';
 
 /**
  * CSRF tokens for the admin's HTML forms (login, logout): each browser gets a random nonce in an
@@ -16,7 +16,7 @@ export class Csrf {
 
   /** The token for this browser's forms; gives the browser its nonce cookie on first use. */
   token(req: Request, res: Response): string {
-    let nonce = readCookies(req).get(csrfCookie);
+    let nonce = readCookie(req, csrfCookie);
     if (!nonce) {
       nonce = randomBytes(16).toString('base64url');
       res.append('Set-Cookie', adminCookie(csrfCookie, nonce, { secure: req.secure }));
@@ -26,7 +26,7 @@ export class Csrf {
 
   /** True when the submitted form's `csrf` field matches this browser's nonce. */
   verify(req: Request): boolean {
-    const nonce = readCookies(req).get(csrfCookie);
+    const nonce = readCookie(req, csrfCookie);
     const sent: unknown = req.body?.csrf;
     return nonce !== undefined && typeof sent === 'string' && sameSecret(sent, sign(this.key, nonce));
   }

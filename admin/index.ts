@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Feature } from '../server/features/feature';
 import { HttpError } from '../server/socket/router';
 import { AdminAccess, checkOrigin } from './access';
@@ -22,11 +23,12 @@ export function adminFeature(metrics: Metrics): Feature {
     const { admin } = config;
     const access = new AdminAccess(admin.token, admin.sessionHours);
     const handler = adminHandler(new LiveStatus(sockets, admin.statusIntervalMs, admin.pageSize), new TapFeed(sockets, admin.tapBatchMs, admin.tapBatchMax));
-    // Same credential as the pages, plus Origin: refused with an HTTP status before any connection exists.
-    sockets.route(adminSocketPath, (req) => {
+    // Same credential as the pages, plus a same-host Origin: refused with an HTTP status before any connection exists.
+    const identify = async (req: IncomingMessage) => {
       for (const verdict of [access.check(req), checkOrigin(req)]) if (!verdict.ok) throw new HttpError(verdict.status, verdict.message);
-      return { channel: adminChannel, profile: adminProfile, handler };
-    });
+      return { profile: adminProfile };
+    };
+    sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify });
     apiRoutes(router, sockets, admin.apiKey, config.socket.maxPayload);
     adminRoutes({ router, sockets, config, access, metrics });
   };

@@ -3,16 +3,17 @@ import type { Status } from '../server/socket/status';
 import { adminChannel, adminProtocol, type View } from './protocol';
 import { channelSnapshot, connectionSnapshot, overview } from './snapshots';
 
-export type LiveView = Exclude<View, { view: 'tap' }>;
+type LiveView = Exclude<View, { view: 'tap' }>;
 
 /**
  * Pushes each watching admin page its view (counters and tables, one page of rows each) every
- * `intervalMs`. The timer runs only while at least one page watches, and status() is computed
- * once per tick whatever the number of viewers.
+ * `intervalMs`. The timer runs only while at least one page watches, and the cluster status is
+ * gathered once per tick whatever the number of viewers.
  */
 export class LiveStatus {
   private readonly viewers = new Map<string, LiveView>();
   private timer?: NodeJS.Timeout;
+  private busy?: Promise<unknown>;
 
   constructor(
     private readonly svc: SocketService,
@@ -24,7 +25,7 @@ export class LiveStatus {
   watch(connId: string, view: LiveView): void {
     this.viewers.set(connId, view);
     this.timer ??= setInterval(() => this.tick(), this.intervalMs).unref();
-    this.push(connId, view, lazy(() => this.svc.status()));
+    this.push(connId, view, lazy(() => this.svc.clusterStatus())).catch(() => undefined);
   }
 
   unwatch(connId: string): void {
@@ -34,16 +35,25 @@ export class LiveStatus {
   }
 
   private tick(): void {
-    const status = lazy(() => this.svc.status());
-    for (const [connId, view] of this.viewers) this.push(connId, view, status);
+    // Cluster status is a round trip over the bus: a tick still waiting for it skips the next.
+    if (this.busy) return;
+    const status = lazy(() => this.svc.clusterStatus());
+    this.busy = Promise.all([...this.viewers].map(([connId, view]) => this.push(connId, view, status))).then(
+      () => (this.busy = undefined),
+      () => (this.busy = undefined),
+    );
   }
 
-  private push(connId: string, view: LiveView, status: () => Status): void {
+  private async push(connId: string, view: LiveView, status: () => Promise<Status>): Promise<void> {
     const { svc, pageSize } = this;
     const msg = adminProtocol.message;
     switch (view.view) {
-      case 'sockets':
-        return svc.writeConnection(connId, msg(adminChannel, 'overview', overview(status(), view.channels, view.connections, pageSize)));
+      case 'sockets': {
+        const o = overview(await status(), view.channels, view.connections, pageSize);
+        // The viewer may have left while other nodes answered.
+        if (this.viewers.has(connId)) svc.writeConnection(connId, msg(adminChannel, 'overview', o));
+        return;
+      }
       case 'channel':
         return svc.writeConnection(connId, msg(adminChannel, 'channel', channelSnapshot(svc, view.key, view.members, pageSize)));
       case 'connection':

@@ -7,9 +7,9 @@ export const adminSocketPath = '/admin/sockets/socket';
 export const adminChannel = 'wsforge-admin';
 
 /** Longest search or tap filter text. */
-export const maxQueryLength = 200;
+const maxQueryLength = 200;
 /** Close reasons travel in the close frame, which RFC 6455 limits to 123 bytes; the service cuts at 120. */
-export const maxReasonBytes = 120;
+const maxReasonBytes = 120;
 
 const query = z.object({
   q: z.string().trim().max(maxQueryLength).default(''),

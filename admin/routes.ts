@@ -59,12 +59,13 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
   };
   router.use('/admin', guard);
   router.get('/metrics', guard, async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.render(sockets.status()));
+    // Cluster-wide (every live node), like the admin pages: one scrape sees the whole cluster.
+    res.type(metrics.registry.contentType).send(await metrics.render(await sockets.clusterStatus()));
   });
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/sockets'));
   router.get('/admin/sockets', (req, res) => res.type('html').send(socketsPage(chrome(req, res), sockets.node)));
-  router.get('/admin/sockets.json', (_req, res) => res.json(sockets.status()));
+  router.get('/admin/sockets.json', async (_req, res) => res.json(await sockets.clusterStatus()));
   router.get('/admin/sockets/tap', (req, res) => res.type('html').send(tapPage(chrome(req, res), config.admin.tapRows)));
   router.get('/admin/sockets/chan/:key', (req, res) => {
     const key = String(req.params.key);

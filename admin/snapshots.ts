@@ -14,7 +14,9 @@ export interface Overview {
 
 export interface ChannelSnapshot {
   key: string;
-  /** Distinct users among the members. */
+  /** Members on this node, whatever the search. */
+  memberCount: number;
+  /** Distinct users among them. */
   users: number;
   members: Page<ConnectionStatus>;
 }
@@ -45,7 +47,12 @@ export function overview(status: Status, channels: Query, connections: Query, si
 
 export function channelSnapshot(svc: SocketService, key: string, members: Query, size: number): ChannelSnapshot {
   const newestFirst = svc.getConnectionsByChannel(key).reverse().map((c) => c.status(svc.node));
-  return { key, users: svc.getUsersByChannel(key).length, members: page(newestFirst, members, size, searchText) };
+  return {
+    key,
+    memberCount: newestFirst.length,
+    users: svc.getUsersByChannel(key).length,
+    members: page(newestFirst, members, size, searchText),
+  };
 }
 
 export function connectionSnapshot(svc: SocketService, id: string): ConnectionSnapshot {

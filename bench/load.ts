@@ -12,6 +12,7 @@
  * tag is the sequence number (or `P<n>` for a barrier probe), the time gives the latency.
  */
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { serve } from './lib/ipc';
 
@@ -42,14 +43,22 @@ export interface RoundParams {
   /** Most deliveries in flight (published but not yet received); bounds memory on both sides. */
   windowDeliveries: number;
   payloadBytes: number;
+  /** Publishing stops here even if fewer than `messages` were sent. */
   capMs: number;
+  /** How long to wait after the last publish for its deliveries. */
+  drainMs: number;
 }
 export interface RoundResult {
+  requested: number;
   sent: number;
+  /** sent × members per channel. */
   expected: number;
   received: number;
-  /** Frames received after `expected` was reached (should be 0). */
+  /** Deliveries still missing after drainMs (should be 0). */
+  lost: number;
+  /** Frames received beyond `expected` (should be 0). */
   extra: number;
+  /** capMs ran out before `requested` publishes were sent (the round is still valid). */
   capped: boolean;
   wallMs: number;
   deliveriesPerSecond: number;
@@ -76,6 +85,7 @@ export interface LatencyResult {
   p99: number;
   max: number;
   mean: number;
+  loadCpuUs: number;
 }
 
 const Mode = { setup: 0, count: 1, latency: 2 } as const;
@@ -162,13 +172,17 @@ export class Topology {
     const deadline = Date.now() + timeoutMs;
     let next = 0;
     const worker = async () => {
-      while (next < n) {
+      while (next < n && !this.closing) {
         if (Date.now() > deadline) throw new Error(`connect: ${this.conns.length}/${n} connections after ${timeoutMs} ms`);
         if (this.failure) throw this.failure;
         const i = next++;
         const group = Math.floor(i / perGroup);
         const ch = `${prefix}${group}`;
         const conn = await this.open(dialect.url(port, ch), dialect.engineIo, group, i % perGroup === 0, dialect.frame(ch), deadline - Date.now());
+        if (this.closing) {
+          conn.ws.terminate(); // another worker failed and the topology was closed meanwhile
+          return;
+        }
         this.conns.push(conn);
         if (conn.publisher) this.publishers.push(conn);
       }
@@ -183,9 +197,11 @@ export class Topology {
     const conn: Conn = { ws, group, publisher, probe: 0, ...frame };
     return new Promise<Conn>((resolve, reject) => {
       let settled = false;
+      const timer = setTimeout(() => fail(new Error(`${url}: handshake not complete after ${timeoutMs} ms`)), Math.max(1, timeoutMs));
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         ws.terminate();
         reject(err);
       };
@@ -193,6 +209,7 @@ export class Topology {
       const ready = () => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         ws.removeAllListeners('message');
         ws.on('message', (data: Buffer) => {
           // engine.io ping (the only one-byte frame any of the three servers sends).
@@ -320,37 +337,53 @@ export class Topology {
     this.gate = this.sent < this.total ? (this.sent + 1) * g - w - 1 : Infinity;
   }
 
-  /** Publishes `messages` as fast as the window allows; ends when every delivery has arrived or at capMs. */
+  /**
+   * Publishes `messages` as fast as the window allows, or fewer if `capMs` runs out first, then
+   * waits (at most `drainMs`) for every delivery of what was sent. The server's CPU read after
+   * this returns therefore covers exactly `received` deliveries (when nothing was lost).
+   */
   async round(r: RoundParams): Promise<RoundResult> {
     this.begin();
+    const g = this.p.perGroup;
     this.mode = Mode.count;
     this.received = 0;
     this.bytes = 0;
     this.sent = 0;
     this.total = r.messages;
-    this.expected = r.messages * this.p.perGroup;
-    this.window = Math.max(r.windowDeliveries, this.p.perGroup);
+    this.expected = r.messages * g;
+    this.window = Math.max(r.windowDeliveries, g);
     this.payloadBytes = r.payloadBytes;
     this.nextPublisher = 0;
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     this.pump();
-    await this.waitFor(() => this.received >= this.expected, r.capMs);
+    const cap = setTimeout(() => {
+      // Stop publishing; what was sent is still awaited.
+      this.total = this.sent;
+      this.gate = Infinity;
+      this.expected = this.sent * g;
+      this.wake?.();
+    }, r.capMs);
+    await this.waitFor(() => this.received >= this.expected, r.capMs + r.drainMs);
+    clearTimeout(cap);
     const wallMs = performance.now() - start;
     const loadCpu = process.cpuUsage(cpu0);
     const received = this.received;
     this.gate = Infinity;
-    this.total = this.sent; // stop publishing if capped
+    this.total = this.sent;
+    this.expected = this.sent * g;
     // Anything beyond `expected` (error frames, duplicates) shows up here.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const extra = this.received - received;
+    const extra = Math.max(0, this.received - Math.max(received, this.expected));
     this.end();
     return {
+      requested: r.messages,
       sent: this.sent,
       expected: this.expected,
       received,
+      lost: Math.max(0, this.expected - received),
       extra,
-      capped: received < this.expected,
+      capped: this.sent < r.messages,
       wallMs,
       deliveriesPerSecond: (received / wallMs) * 1000,
       bytesPerDelivery: received ? this.bytes / this.received : 0,
@@ -369,6 +402,7 @@ export class Topology {
     this.latencyCount = 0;
     this.payloadBytes = r.payloadBytes;
     const interval = 1000 / r.ratePerSecond;
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     const deadline = start + r.capMs;
     let sent = 0;
@@ -392,6 +426,7 @@ export class Topology {
     this.expected = sent * this.p.perGroup;
     await this.waitFor(() => this.received >= this.expected, Math.max(0, deadline - performance.now()));
     const received = this.received;
+    const cpu = process.cpuUsage(cpu0);
     this.end();
     const lat = this.latencies.subarray(0, this.latencyCount).sort();
     const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil(q * lat.length) - 1)]! : NaN);
@@ -407,6 +442,7 @@ export class Topology {
       p99: pct(0.99),
       max: lat.length ? lat[lat.length - 1]! : NaN,
       mean: lat.length ? sum / lat.length : NaN,
+      loadCpuUs: cpu.user + cpu.system,
     };
   }
 
@@ -463,6 +499,6 @@ export const loadOps = {
   cpu: () => process.cpuUsage(),
 };
 
-if (process.send && import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   serve(loadOps, { node: process.version });
 }

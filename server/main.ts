@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 
@@ -10,10 +11,12 @@ try {
   process.exit(2);
 }
 
-const { server, log, close } = createApp(config);
+const { server, sockets, log, close } = createApp(config);
 server.listen(config.port, config.host, () => {
   const shown = config.host === '0.0.0.0' ? 'localhost' : config.host;
-  log.info(`wsforge listening on http://${shown}:${config.port}`);
+  // The bound port (PORT=0 lets the OS choose) and node id, as fields a supervisor or test can read.
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, node: sockets?.node }, `wsforge listening on http://${shown}:${port}`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

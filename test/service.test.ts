@@ -136,9 +136,9 @@ const rejection = (p: Promise<unknown>) =>
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-afterEach(closeAll);
-
 describe('SocketService', () => {
+  afterEach(closeAll);
+
   describe('upgrade', () => {
     it('registers a connection with a UUID v4 id, guest profile, channel, peer details, times and counters', async () => {
       await start();
@@ -879,6 +879,8 @@ describe('SocketService', () => {
 });
 
 describe('config', () => {
+  afterEach(closeAll);
+
   it('loadConfig names the bad variable in a ConfigError', () => {
     expect(() => loadConfig({ PORT: 'abc' }))
       .to.throw(ConfigError)
@@ -911,6 +913,8 @@ describe('config', () => {
 });
 
 describe('views', () => {
+  afterEach(closeAll);
+
   it('html escapes every interpolation', () => {
     expect(html`<p>${'<script>alert("x")</script>'}</p>`.value).to.equal('<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</p>');
     expect(html`<a title='${"it's & `that`"}'>`.value).to.equal("<a title='it&#39;s &amp; &#96;that&#96;'>");

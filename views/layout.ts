@@ -14,6 +14,7 @@ export interface Page {
 const nav: Array<[key: string, href: string, label: string]> = [
   ['home', '/', 'wsforge'],
   ['example', '/example', 'Example'],
+  ['examples', '/examples', 'Examples'],
   ['admin', '/admin/sockets', 'Admin'],
 ];
 

@@ -10,8 +10,8 @@ export function socketsPage(access: Access, node: string): string {
     script: 'admin-sockets',
     body: html`<section class="cards" id="counters" aria-label="Counters"></section>
 <div class="split">
+  ${tablePanel('connections', 'Connections', 'Search connections')}
   ${tablePanel('channels', 'Channels', 'Search channels')}
-  ${tablePanel('connections', 'Connections', 'Search id, user, address, agent, channel')}
 </div>`,
   });
 }

@@ -53,6 +53,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Pin the child to these CPUs (taskset -c list); ignored when taskset is missing. */
   cpus?: string;
+  /** Start the child through `sh -c 'ulimit -n N'` to raise its open-file limit (up to the hard limit). */
+  fdLimit?: number;
   /** How long to wait for the child's `ready` message. */
   readyTimeoutMs?: number;
   label?: string;
@@ -94,8 +96,10 @@ export class Child<R extends Ready = Ready> {
     installHooks();
     const label = opts.label ?? script;
     const nodeArgs = ['--expose-gc', '--import', 'tsx', ...(opts.nodeFlags ?? []), script, ...(opts.args ?? [])];
-    const pinned = opts.cpus !== undefined && tasksetAvailable();
-    const proc = spawn(pinned ? 'taskset' : process.execPath, pinned ? ['-c', opts.cpus!, process.execPath, ...nodeArgs] : nodeArgs, {
+    let argv = [process.execPath, ...nodeArgs];
+    if (opts.cpus !== undefined && tasksetAvailable()) argv = ['taskset', '-c', opts.cpus, ...argv];
+    if (opts.fdLimit !== undefined) argv = ['sh', '-c', `ulimit -n ${Math.floor(opts.fdLimit)} && exec "$0" "$@"`, ...argv];
+    const proc = spawn(argv[0]!, argv.slice(1), {
       cwd: repoRoot,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -173,6 +177,15 @@ export class Child<R extends Ready = Ready> {
 let taskset: boolean | undefined;
 export function tasksetAvailable(): boolean {
   return (taskset ??= spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0);
+}
+
+/** The open-file limits (soft, hard) children inherit, as `ulimit -n` / `ulimit -Hn` report them. */
+export function fileLimits(): { soft: number; hard: number } {
+  const read = (flag: string) => {
+    const out = spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).stdout.trim();
+    return out === 'unlimited' ? Infinity : Number(out) || 1024;
+  };
+  return { soft: read('-n'), hard: read('-Hn') };
 }
 
 export type Handlers = Record<string, (params: any) => unknown>;

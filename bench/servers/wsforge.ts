@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { createApp } from '../../server/app';
+import type { ConfigInput } from '../../server/config';
 import type { Feature } from '../../server/features/feature';
 import { defineHandler } from '../../server/socket/handler';
 import { defineProtocol } from '../../server/socket/protocol';
@@ -39,9 +40,24 @@ const benchHandler = defineHandler(
   },
 );
 
+/**
+ * The load generator is one address opening up to 10,000 connections, and its publisher sends
+ * thousands of frames a second: the per-address connection cap and the per-connection frame
+ * rate limit are lifted for this route (everything else keeps its defaults).
+ */
+const unlimited = 1_000_000_000;
+
 const benchFeature: Feature = ({ sockets }) => {
-  sockets?.route('/bench/socket', (_req, url) => ({ channel: url.searchParams.get('ch') || 'bench', handler: benchHandler }));
+  sockets?.route('/bench/socket', (_req, url) => ({ channel: url.searchParams.get('ch') || 'bench', handler: benchHandler }), {
+    anonymous: true,
+    rateLimit: { perSecond: unlimited, burst: unlimited },
+  });
 };
 
-const app = createApp({ logLevel: 'silent', features: [benchFeature] });
+const app = createApp({
+  logLevel: 'silent',
+  features: [benchFeature],
+  // Cast: this limit may not be in the config type yet; createApp passes `socket` on to the service.
+  socket: { maxConnectionsPerIp: unlimited } as ConfigInput['socket'],
+});
 await startBenchServer({ name: 'wsforge', server: app.server, connections: () => open });

@@ -45,6 +45,7 @@ let limits = { maxSegmentPoints: 64, maxStrokePoints: 1000 };
 
 // ---- state -------------------------------------------------------------------------------
 let self = '';
+let myUserId = '';
 let version = 0;
 let clears = 0;
 let entryCount = 0;
@@ -94,6 +95,7 @@ async function sync(): Promise<void> {
   try {
     const s = await socket.request('', 'sync', {});
     self = s.self;
+    myUserId = s.me.id;
     limits = s.limits;
     version = s.version;
     clears = s.clears;
@@ -362,6 +364,12 @@ function renderUsers(): void {
       dot.className = 'user-dot';
       dot.style.background = userColor(id);
       li.append(dot, document.createTextNode(name));
+      if (id === myUserId) {
+        const you = document.createElement('span');
+        you.className = 'muted';
+        you.textContent = '(you)';
+        li.append(you);
+      }
       return li;
     }),
   );

@@ -38,7 +38,7 @@ import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwareness
 import * as Y from 'yjs';
 import type { EditorProtocol } from '../../server/features/editor/protocol';
 import { LANGUAGES, type EditorLimits, type Language } from '../../server/features/editor/limits';
-import { RequestError } from '../request';
+import type { RequestError } from '../request';
 import { Socket } from '../socket';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -56,10 +56,15 @@ let name = root.dataset.name ?? '';
 
 /** Origin of changes that came from the server: never sent back. */
 const REMOTE = 'remote';
-/** Local Yjs updates are merged for this long before they go out as one frame. */
-const UPDATE_BATCH_MS = 30;
-/** Cursor moves are sent at most this often. */
-const AWARENESS_THROTTLE_MS = 50;
+/**
+ * Local Yjs updates are merged for this long before they go out as one frame, and cursor moves
+ * are sent at most this often: at most 25 + 12.5 frames a second however fast someone types,
+ * under the service's default rate limit (50 a second).
+ */
+const UPDATE_BATCH_MS = 40;
+const AWARENESS_THROTTLE_MS = 80;
+/** Refusals that would happen again with the same change: start over from the server's document. */
+const REFUSALS = new Set(['doc_too_large', 'update_too_large', 'invalid_update']);
 
 type User = { id: string; name: string; color: string; colorLight: string };
 
@@ -108,7 +113,7 @@ class Session {
     this.awareness.on('update', (_changes: unknown, origin: unknown) => {
       if (origin === 'local') this.scheduleAwareness();
     });
-    this.awareness.on('change', renderPeople);
+    this.awareness.on('change', () => renderPeople(this));
     this.view = new EditorView({ parent: codeEl, state: EditorState.create({ doc: this.text.toString(), extensions: this.extensions() }) });
   }
 
@@ -137,7 +142,7 @@ class Session {
       yCollab(this.text, this.awareness, { undoManager }),
       editorTheme,
       EditorView.updateListener.of((u) => {
-        if (u.docChanged) renderStats();
+        if (u.docChanged) renderStats(this);
       }),
     ];
   }
@@ -164,11 +169,13 @@ class Session {
     socket.request('', 'update', { update: toBase64(update) }).then(
       ({ bytes }) => {
         storedBytes = bytes;
-        renderStats();
+        if (session === this) renderStats(this);
       },
       (err: RequestError) => {
-        // A timeout means the connection dropped: the next sync resends. Anything else is a refusal.
-        if (err.code !== 'timeout' && session === this) restart(`The server refused a change (${err.message}). Reloaded the shared document.`);
+        if (session !== this || err.code === 'timeout') return; // the connection dropped: the sync on reconnect resends
+        if (REFUSALS.has(err.code)) restart(`The server refused a change (${err.message}). Reloaded the shared document.`);
+        // Not applied for now (rate limited, store unavailable…): a sync sends whatever the server lacks.
+        else syncNow(this);
       },
     );
   }
@@ -183,6 +190,7 @@ class Session {
     if (session !== this) return;
     limits = reply.limits;
     me = reply.user;
+    storedBytes = reply.bytes;
     Y.applyUpdate(this.doc, fromBase64(reply.update), REMOTE);
     const missing = Y.encodeStateAsUpdate(this.doc, fromBase64(reply.sv));
     this.synced = true;
@@ -190,8 +198,8 @@ class Session {
     applyLanguage(reply.language);
     this.awareness.setLocalStateField('user', reply.user); // announces our cursor
     setStatus('connected', 'live');
-    renderPeople();
-    renderStats();
+    renderPeople(this);
+    renderStats(this);
   }
 
   /** The connection dropped: stop sending, forget the others' cursors (they re-announce). */
@@ -319,7 +327,7 @@ const sizeGuard = EditorState.changeFilter.of((tr) => {
 const languageSupport: Record<Language, () => Extension> = {
   javascript: () => javascript(),
   typescript: () => javascript({ typescript: true }),
-  python: () => python(),
+  python: () => [python(), indentUnit.of('    ')], // PEP 8
   html: () => html(),
   css: () => css(),
   plain: () => [],
@@ -361,9 +369,9 @@ const editorTheme = EditorView.theme({
 // ---- rendering ------------------------------------------------------------------------
 
 /** Everyone whose cursor is in this document, one entry per user however many tabs. */
-function renderPeople(): void {
+function renderPeople(s: Session): void {
   const users = new Map<string, User>();
-  for (const state of session.awareness.getStates().values()) {
+  for (const state of s.awareness.getStates().values()) {
     const user = (state as { user?: User }).user;
     if (user?.id && !users.has(user.id)) users.set(user.id, user);
   }
@@ -384,33 +392,35 @@ function renderPeople(): void {
   );
 }
 
-function renderStats(): void {
-  const doc = session.view.state.doc;
-  const parts = [`${doc.lines.toLocaleString()} lines`, `${doc.length.toLocaleString()} characters`];
+function renderStats(s: Session): void {
+  const doc = s.view.state.doc;
+  const count = (n: number, what: string) => `${n.toLocaleString()} ${what}${n === 1 ? '' : 's'}`;
+  const parts = [count(doc.lines, 'line'), count(doc.length, 'character')];
   if (storedBytes !== undefined) parts.push(`${(storedBytes / 1024).toFixed(1)} of ${Math.round(limits.maxDocBytes / 1024)} KiB stored`);
   statsEl.textContent = parts.join(' · ');
 }
 
 // ---- the connection -------------------------------------------------------------------
 
+/** A socket for the room; its callbacks go quiet once it is no longer the page's socket (after a rename). */
 function socketFor(userName: string): Socket<EditorProtocol> {
   const params = new URLSearchParams({ room });
   if (userName) params.set('name', userName);
-  return new Socket<EditorProtocol>({
+  const s: Socket<EditorProtocol> = new Socket<EditorProtocol>({
     url: `/examples/editor/socket?${params}`,
     onOpen: () => {
+      if (s !== socket) return;
       setStatus('connecting', 'syncing…');
-      session.sync().catch((err: Error) => {
-        notice(`Sync failed: ${err.message}`, 'error');
-        setStatus('reconnecting', 'sync failed');
-      });
+      syncNow(session);
     },
     onClose: (code, reason, retryInMs) => {
+      if (s !== socket) return;
       session.offline();
       if (retryInMs === undefined) setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
       else setStatus('reconnecting', `reconnecting in ${Math.ceil(retryInMs / 1000)} s`);
     },
     onMessage: (frame) => {
+      if (s !== socket) return;
       switch (frame.cmd) {
         case 'update':
           Y.applyUpdate(session.doc, fromBase64(frame.param.update), REMOTE);
@@ -419,24 +429,37 @@ function socketFor(userName: string): Socket<EditorProtocol> {
           session.receiveAwareness(fromBase64(frame.param.update));
           break;
         case 'language':
-          if (frame.param.language !== currentLanguage) notice(`${frame.param.by} switched the language to ${languageSelect.selectedOptions[0] ? labelOf(frame.param.language) : frame.param.language}.`);
+          if (frame.param.language !== currentLanguage && frame.param.userId !== me?.id) {
+            notice(`${frame.param.by} switched the language to ${labelOf(frame.param.language)}.`);
+          }
           applyLanguage(frame.param.language);
           break;
       }
     },
     onError: (service, error) => {
-      if (service !== 'socket') notice(error, 'error');
+      if (s === socket && service !== 'socket') notice(error, 'error');
     },
   });
+  return s;
 }
 
 const labelOf = (language: Language) => [...languageSelect.options].find((o) => o.value === language)?.textContent ?? language;
+
+/** Syncs, and tries again a little later if that failed while still connected. */
+function syncNow(target: Session): void {
+  target.sync().catch((err: Error) => {
+    notice(`Sync failed: ${err.message}`, 'error');
+    setTimeout(() => {
+      if (target === session && socket.connected && !target.synced) syncNow(target);
+    }, 2000);
+  });
+}
 
 function restart(message: string): void {
   notice(message, 'error');
   session.destroy();
   session = new Session();
-  if (socket.connected) void session.sync();
+  if (socket.connected) syncNow(session);
 }
 
 let session = new Session();
@@ -467,4 +490,4 @@ nameForm.addEventListener('submit', (e) => {
   nameInput.blur();
 });
 
-renderStats();
+renderStats(session);

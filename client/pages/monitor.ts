@@ -18,6 +18,8 @@ let samples: Sample[] = [];
 let maxPoints = 60;
 let thresholds: Thresholds | undefined;
 let received = 0;
+/** Whether a chart's values come near its alert line (≥ 40 %): a far-away line would flatten the chart. */
+const near = { rss: false, lag: false };
 
 const palette = { blue: '#2f6fed', teal: '#0f9d8a', orange: '#e8710a', purple: '#8e44ad', red: '#c0392b', grey: '#98a2b3' };
 
@@ -53,11 +55,11 @@ const charts: Array<{ chart: Chart<'line'>; values: Array<(s: Sample) => number 
   },
   {
     chart: makeChart('memory', [line('RSS', palette.purple, { fill: true }), line('heap used', palette.blue), line('heap total', palette.grey), limit('RSS alert')]),
-    values: [(s) => mb(s.memory.rss), (s) => mb(s.memory.heapUsed), (s) => mb(s.memory.heapTotal), () => thresholds?.rssMb ?? null],
+    values: [(s) => mb(s.memory.rss), (s) => mb(s.memory.heapUsed), (s) => mb(s.memory.heapTotal), () => (near.rss ? thresholds!.rssMb : null)],
   },
   {
     chart: makeChart('lag', [line('p99', palette.orange, { fill: true }), line('mean', palette.blue), line('max', palette.grey), limit('alert')]),
-    values: [(s) => s.lag.p99Ms, (s) => s.lag.meanMs, (s) => s.lag.maxMs, () => thresholds?.lagMs ?? null],
+    values: [(s) => s.lag.p99Ms, (s) => s.lag.meanMs, (s) => s.lag.maxMs, () => (near.lag ? thresholds!.lagMs : null)],
   },
   {
     chart: makeChart('rate', [line('in', palette.blue, { fill: true }), line('out', palette.teal)]),
@@ -76,6 +78,8 @@ const clock = (t: number) => new Date(t).toLocaleTimeString([], { hour12: false 
 
 function redraw(): void {
   const labels = samples.map((s) => clock(s.time));
+  near.rss = thresholds !== undefined && Math.max(...samples.map((s) => mb(s.memory.rss))) >= thresholds.rssMb * 0.4;
+  near.lag = thresholds !== undefined && Math.max(...samples.map((s) => s.lag.maxMs)) >= thresholds.lagMs * 0.4;
   for (const { chart, values } of charts) {
     chart.data.labels = labels;
     chart.data.datasets.forEach((ds, i) => (ds.data = samples.map(values[i]!)));
@@ -136,9 +140,14 @@ const socket = new Socket<MonitorProtocol>({
     try {
       const hello = await socket.request('', 'hello', {});
       thresholds = hello.thresholds;
+      // The legend names each alert line with its limit, even while the line is off the chart.
+      charts[0]!.chart.data.datasets[2]!.label = `alert ≥ ${thresholds.cpuPercent} %`;
+      charts[1]!.chart.data.datasets[3]!.label = `alert ≥ ${thresholds.rssMb} MiB`;
+      charts[2]!.chart.data.datasets[3]!.label = `alert ≥ ${thresholds.lagMs} ms`;
       maxPoints = hello.historySize;
       byId('node').textContent = hello.node;
       merge(hello.history);
+      root.dataset.history = String(hello.history.length);
     } catch (e) {
       setStatus(`hello failed: ${(e as Error).message}`, 'bad');
     }

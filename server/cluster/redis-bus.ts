@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus, Delivery, Target, Topic } from '../socket/bus';
 import type { HistoryOptions } from '../socket/history';
 import type { Status } from '../socket/status';
+import { Continuity } from './continuity';
 import type { Keys } from './keys';
 import { RedisHistory } from './redis-history';
 import { RedisPresence } from './redis-presence';
@@ -33,6 +34,8 @@ export class RedisBus implements Bus {
   private readonly topics = new Map<string, Target>();
   private readonly pendingStatus = new Map<string, { statuses: Status[]; expected: number; done: () => void }>();
   private heartbeat?: NodeJS.Timeout;
+  /** Channel frames pass through it, so a gap left by a lost subscriber connection is filled or reported. */
+  private readonly continuity: Continuity;
   private readonly keys: Keys;
   private readonly log: Logger;
 
@@ -45,12 +48,20 @@ export class RedisBus implements Bus {
     this.log = options.logger.child({ bus: 'redis' });
     this.history = new RedisHistory(pub, this.keys, options.history.ttlMs);
     this.presence = new RedisPresence(pub, this.keys, options.node, options.nodeTtlMs);
+    this.continuity = new Continuity(this.history, options.history.ttlMs, (channel, data, except) => this.delivery?.deliver({ type: 'channel', channel }, data, except), this.log);
   }
 
   async start(delivery: Delivery): Promise<void> {
     this.delivery = delivery;
     this.topics.set(this.keys.allTopic(), { type: 'all' });
     this.sub.on('message', (topic: string, message: string) => this.onMessage(topic, message));
+    let connected = this.sub.status === 'ready';
+    this.sub.on('ready', () => {
+      if (!connected) return void (connected = true);
+      // Back after a disconnect: ioredis resubscribes; once that is confirmed, what was published meanwhile is read from history.
+      this.log.info('subscriber connection is back: filling channel gaps from history');
+      this.continuity.reconnected(this.sub.subscribe(...this.topics.keys()));
+    });
     await this.sub.subscribe(this.keys.allTopic(), this.keys.controlTopic(), this.keys.nodeTopic(this.options.node));
     await this.beat();
     this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log.warn({ err }, 'heartbeat failed')), this.options.heartbeatMs).unref();
@@ -86,6 +97,7 @@ export class RedisBus implements Bus {
   async unsubscribe(topic: Topic): Promise<void> {
     const name = this.topicOf(topic);
     this.topics.delete(name);
+    if (topic.type === 'channel') this.continuity.forget(topic.channel);
     await this.sub.unsubscribe(name);
   }
 
@@ -134,7 +146,8 @@ export class RedisBus implements Bus {
         const target = this.topics.get(topic);
         if (!target) return;
         const except = t3 > t2 + 1 ? message.slice(t2 + 1, t3).split(',') : noneExcepted;
-        delivery.deliver(target, body, except);
+        if (target.type === 'channel') this.continuity.received(target.channel, body, except);
+        else delivery.deliver(target, body, except);
         return;
       }
       case 'd': {

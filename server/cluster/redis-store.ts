@@ -4,6 +4,9 @@ import type { ScriptedRedis } from './scripts';
 
 /** Feature state in Redis, so every node sees one state. Values are JSON. */
 export class RedisStore implements StateStore {
+  /** The last pending update of each key on this node: the next one waits for it. */
+  private readonly updating = new Map<string, Promise<void>>();
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly k: Keys,
@@ -21,8 +24,24 @@ export class RedisStore implements StateStore {
     await this.redis.multi().hset(k, 'd', JSON.stringify(value)).hincrby(k, 'v', 1).exec();
   }
 
+  /**
+   * Read-modify-write of one key. This node's updates of a key run one after the other, so the
+   * optimistic compare-and-set below only ever retries against other nodes, not against a burst
+   * of its own (hundreds of local contenders would otherwise exhaust the attempts).
+   */
+  update<T>(key: string, fn: (current: T | undefined) => T): Promise<T> {
+    const run = (this.updating.get(key) ?? Promise.resolve()).then(() => this.compareAndSet(key, fn));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.updating.set(key, settled);
+    void settled.then(() => this.updating.get(key) === settled && this.updating.delete(key));
+    return run;
+  }
+
   /** Optimistic read-modify-write: retried when another node changed the value in between. */
-  async update<T>(key: string, fn: (current: T | undefined) => T): Promise<T> {
+  private async compareAndSet<T>(key: string, fn: (current: T | undefined) => T): Promise<T> {
     const k = this.k.value(key);
     for (let attempt = 0; attempt < this.maxUpdateAttempts; attempt++) {
       const [v, d] = await this.redis.hmget(k, 'v', 'd');

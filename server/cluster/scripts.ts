@@ -29,7 +29,9 @@ local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then epoch = ARGV[6]; redis.call('HSET', KEYS[1], 'epoch', epoch) end
 local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local stamped = '{"offset":"' .. n .. '","epoch":"' .. epoch .. '",' .. string.sub(ARGV[3], 2)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], n .. '-0', 't', ARGV[7], 'd', stamped)
+-- Exact MAXLEN, not '~': approximate trimming keeps whole 100-entry nodes, so "the last N" would
+-- resume from further back on Redis than in memory, and cost up to N + 100 frames per channel.
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], n .. '-0', 't', ARGV[7], 'd', stamped)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. stamped)

@@ -6,6 +6,8 @@ import type { Codec } from './codec';
 import { CloseCode } from './errors';
 import type { Handler } from './handler';
 import { Inbox } from './inbox';
+import { TokenBucket, type RateLimit } from './rate-limit';
+import type { RouteOptions } from './router';
 import { Counters, type ConnectionStatus } from './status';
 
 /** Who is on the other end. Comes from the server (auth, route), never from client frames. */
@@ -28,7 +30,8 @@ export interface ConnectionLimits {
 /** One live WebSocket, its identity, channels and counters. */
 export class Connection {
   readonly id = uuidv4();
-  readonly profile: Profile;
+  /** Set at upgrade, or by the `auth` frame on routes that authenticate in the first message. */
+  profile: Profile;
   /** The channel the route chose at upgrade; frames without a channel mean this one. */
   readonly channel: string;
   /** Path of the socket route it came in through, e.g. `/example/socket`: tells the admin which feature owns it. */
@@ -44,6 +47,16 @@ export class Connection {
   readonly inbox: Inbox;
   /** Settles with the close code and reason once the service has cleaned up after it. */
   readonly closed: Promise<CloseInfo>;
+  /** The security options of the route it came through. */
+  readonly routeOptions: RouteOptions;
+  readonly bucket: TokenBucket;
+  /** Set while an `authInFirstMessage` connection has not authenticated; calling it lets it in. */
+  pendingAuth?: () => void;
+  /** An `auth` frame is being verified: later frames wait. */
+  authenticating = false;
+  /** When its credential expires (ms since epoch), if it has one. */
+  expiresAt?: number;
+  expiryTimer?: NodeJS.Timeout;
   /** Channels being resumed: their live frames wait here until the replay is sent. */
   recovering?: Map<string, string[]>;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
@@ -62,7 +75,11 @@ export class Connection {
     readonly codec: Codec | undefined,
     private readonly limits: ConnectionLimits,
     private readonly parentLog: Logger,
+    routeOptions: RouteOptions,
+    rateLimit: RateLimit,
   ) {
+    this.routeOptions = routeOptions;
+    this.bucket = new TokenBucket(rateLimit);
     this.channel = channel;
     this.route = new URL(req.url ?? '/', 'http://localhost').pathname;
     this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };

@@ -17,6 +17,14 @@ export const ErrorCode = {
   binaryUnsupported: 'binary_unsupported',
   /** The join would exceed a limit (channels per connection). */
   limitExceeded: 'limit_exceeded',
+  /** The route's authorize hook refused this join or publish. */
+  forbidden: 'forbidden',
+  /** Over the connection's inbound frame budget; the frame was not handled. */
+  rateLimited: 'rate_limited',
+  /** A token sent over the socket (`auth`, `refresh`) was refused, or `auth` was expected. */
+  unauthorized: 'unauthorized',
+  /** No connection with that id on this node (join by id, admin send and kick). */
+  unknownConnection: 'unknown_connection',
   /** The handler threw something that is not a SocketError; details stay in the server log. */
   internal: 'internal_error',
 } as const;
@@ -31,8 +39,12 @@ export const CloseCode = {
   tooBig: 1009,
   /** Unexpected server failure. */
   internal: 1011,
+  /** Policy violation: sustained abuse of the rate limit. */
+  policy: 1008,
   /** Disconnected on purpose by the server or an admin: clients must not reconnect. */
   kicked: 4000,
+  /** Credential expired without refresh, or authentication failed or timed out: reconnect with a fresh token. */
+  authExpired: 4001,
   /** Outbound buffer passed `maxBufferedBytes`: the client reads too slowly. Clients may reconnect. */
   slowConsumer: 4008,
 } as const;

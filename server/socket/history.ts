@@ -39,6 +39,14 @@ export function offsetOf(data: string): string | undefined {
   return data.slice(11, data.indexOf('"', 11));
 }
 
+/** The position embedded by withPosition, offset as a number; undefined for an unstamped frame. */
+export function positionOf(data: string): { epoch: string; offset: number } | undefined {
+  const offset = offsetOf(data);
+  if (offset === undefined) return undefined;
+  const from = 11 + offset.length + 11; // past `{"offset":"<offset>","epoch":"`
+  return { epoch: data.slice(from, data.indexOf('"', from)), offset: Number(offset) };
+}
+
 /** Embeds a position into an encoded frame without re-serializing it. */
 export function withPosition(data: string, epoch: string, offset: string): string {
   return `{"offset":"${offset}","epoch":"${epoch}",${data.slice(1)}`;

@@ -14,6 +14,8 @@ export type Ref = string | number;
 export interface BuiltinServerParams {
   'online-update': { userId: string; name: string; connected: boolean };
   'close-connection': { reason: string };
+  /** The connection's credential expires soon: send `refresh` with a new token. */
+  'token-expiring': { expiresAt: number };
   /** A resume could not replay what was missed: the app should fetch its state again. */
   'recovery-failed': { reason: string };
   error: { code: string; message: string };
@@ -23,9 +25,13 @@ export interface BuiltinServerParams {
 export interface BuiltinClientParams {
   /** With `since`, what was missed after that position is replayed first (or recovery-failed). */
   join: { since?: { epoch: string; offset: string } };
+  /** First frame on `authInFirstMessage` routes. */
+  auth: { token: string };
+  /** A fresh token before the current one expires. */
+  refresh: { token: string };
   leave: Record<string, never>;
 }
-export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave']);
+export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave', 'auth', 'refresh']);
 
 const maxRefLength = 64;
 

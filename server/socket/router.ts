@@ -2,7 +2,9 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Handler } from './handler';
 import type { Codec } from './codec';
-import type { Profile } from './connection';
+import type { Authenticator, Identity } from './auth';
+import type { Connection, Profile } from './connection';
+import type { RateLimit } from './rate-limit';
 
 /** Throw from a route resolver to refuse the upgrade with an HTTP status before any connection exists. */
 export class HttpError extends Error {
@@ -24,19 +26,50 @@ export interface UpgradeOptions {
   codec?: Codec;
 }
 
-/** Decides, from the upgrade request, which channel and handler a connection gets (or refuses it). */
-export type RouteResolver = (req: IncomingMessage, url: URL) => UpgradeOptions | Promise<UpgradeOptions>;
+/**
+ * Decides, from the upgrade request, which channel and handler a connection gets (or refuses
+ * it with HttpError). `identity` is the verified token's, when the request carried one; the
+ * profile defaults to it.
+ */
+export type RouteResolver = (req: IncomingMessage, url: URL, identity?: Identity) => UpgradeOptions | Promise<UpgradeOptions>;
+
+/** What a channel action needs permission for: joining it, or sending it a frame. */
+export type ChannelAction = 'join' | 'publish';
+
+/** Security of one socket route; docs/security.md explains each. */
+export interface RouteOptions {
+  /** Accept connections without a credential (the examples do; admin never). Default false. */
+  anonymous?: boolean;
+  /**
+   * Identifies the client its own way (e.g. the admin's cookie or loopback rule) instead of by
+   * token: resolve an identity, or throw HttpError (401/403).
+   */
+  identify?: (req: IncomingMessage, url: URL) => Promise<Identity>;
+  /** Verifies credentials for this route; default the service's (JWT from config). */
+  authenticator?: Authenticator;
+  /** Accept the token in a first `auth` frame (within `authTimeoutMs`) instead of at upgrade. Default false. */
+  authInFirstMessage?: boolean;
+  /** Decides joins (built-in `join` from clients) and publishes (frames to a channel); false → `forbidden`. */
+  authorize?: (conn: Connection, channel: string, action: ChannelAction) => boolean | Promise<boolean>;
+  /** Inbound frame rate of each connection; default the service's `rateLimit`. */
+  rateLimit?: Partial<RateLimit>;
+}
+
+export interface Route {
+  resolver: RouteResolver;
+  options: RouteOptions;
+}
 
 /** Socket routes by exact path: `/example/socket?ch=…` → the example feature's resolver. */
 export class SocketRouter {
-  private readonly routes = new Map<string, RouteResolver>();
+  private readonly routes = new Map<string, Route>();
 
-  add(path: string, resolver: RouteResolver): void {
+  add(path: string, resolver: RouteResolver, options: RouteOptions = {}): void {
     if (this.routes.has(path)) throw new Error(`socket route ${path} is already registered`);
-    this.routes.set(path, resolver);
+    this.routes.set(path, { resolver, options });
   }
 
-  match(url: URL): RouteResolver | undefined {
+  match(url: URL): Route | undefined {
     return this.routes.get(url.pathname);
   }
 

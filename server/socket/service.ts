@@ -9,7 +9,11 @@ import type { Codec } from './codec';
 import { Connection, type CloseInfo, type Profile } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
-import { HttpError, refuseUpgrade, SocketRouter, type RouteResolver, type UpgradeOptions } from './router';
+import { wsforgeProtocol, type Authenticator, type Identity } from './auth';
+import { Gate } from './gate';
+import { OriginPolicy } from './origin';
+import { rateLimitDefaults, type RateLimit } from './rate-limit';
+import { HttpError, refuseUpgrade, SocketRouter, type ChannelAction, type RouteOptions, type RouteResolver, type UpgradeOptions } from './router';
 import { timed, type Observer } from './observer';
 import { compareOffsets, historyDefaults, offsetOf, type Position } from './history';
 import { Counters, type ChannelStatus, type Status } from './status';
@@ -39,6 +43,18 @@ export interface ServiceOptions {
   historyTtlMs: number;
   /** How long clusterStatus() waits for other nodes' answers. */
   clusterStatusTimeoutMs: number;
+  /** Inbound frame budget per connection (routes may override): excess frames get `rate_limited`. */
+  rateLimit: RateLimit;
+  /** Open connections allowed from one remote address; more get HTTP 429. */
+  maxConnectionsPerIp: number;
+  /** Browser origins allowed to connect (403 otherwise). Default: same origin, plus localhost. */
+  origins: OriginPolicy;
+  /** Verifies tokens for routes without their own authenticator (JWT from config); none → only anonymous routes work. */
+  authenticator?: Authenticator;
+  /** Deadline for the first `auth` frame on `authInFirstMessage` routes. */
+  authTimeoutMs: number;
+  /** How long before a credential expires its connection is sent `token-expiring`. */
+  tokenWarnMs: number;
   /** This node's id in status and across a cluster. */
   nodeId: string;
   bus: Bus;
@@ -59,6 +75,10 @@ export const serviceDefaults = {
   historySize: historyDefaults.size,
   historyTtlMs: historyDefaults.ttlMs,
   clusterStatusTimeoutMs: 1_000,
+  rateLimit: rateLimitDefaults,
+  maxConnectionsPerIp: 256,
+  authTimeoutMs: 5_000,
+  tokenWarnMs: 60_000,
 } satisfies Partial<ServiceOptions>;
 
 /**
@@ -84,6 +104,7 @@ export class SocketService implements Delivery {
   private readonly log: Logger;
   private accepting = true;
   private readonly bus: Bus;
+  private readonly gate: Gate;
 
   constructor(options: Partial<ServiceOptions> = {}) {
     const history = { size: options.historySize ?? serviceDefaults.historySize, ttlMs: options.historyTtlMs ?? serviceDefaults.historyTtlMs };
@@ -91,22 +112,34 @@ export class SocketService implements Delivery {
       ...serviceDefaults,
       nodeId: options.nodeId ?? uuidv4().slice(0, 8),
       bus: options.bus ?? new LocalBus(history),
+      origins: options.origins ?? new OriginPolicy([], true),
       logger: options.logger ?? pino({ level: 'warn' }),
       ...stripUndefined(options),
     } as ServiceOptions;
     this.node = this.options.nodeId;
     this.bus = this.options.bus;
     this.log = this.options.logger.child({ node: this.node });
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxPayload, perMessageDeflate: false, clientTracking: false });
+    this.gate = new Gate(this.options);
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.options.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // A token offered as a `bearer.<token>` subprotocol needs a protocol to be selected, or browsers fail the handshake.
+      handleProtocols: (offered) => (offered.has(wsforgeProtocol) ? wsforgeProtocol : false),
+    });
     // With a listener, ws leaves refusing a bad handshake to us, so the waiting upgrade can settle.
     this.wss.on('wsClientError', (err, socket) => this.pendingHandshakes.get(socket)?.(new HttpError(400, err.message)));
     void this.bus.start(this);
     this.heartbeat = setInterval(() => this.sweep(), this.options.pingIntervalMs).unref();
   }
 
-  /** Registers a socket route: upgrades to `path` are resolved to a channel, profile and handler. */
-  route(path: string, resolver: RouteResolver): void {
-    this.routes.add(path, resolver);
+  /**
+   * Registers a socket route: upgrades to `path` are admitted (origin, address cap, credential
+   * unless `anonymous`) and resolved to a channel, profile and handler.
+   */
+  route(path: string, resolver: RouteResolver, options: RouteOptions = {}): void {
+    this.routes.add(path, resolver, options);
   }
 
   /** The http server's 'upgrade' listener: routes by path, refuses unknown paths with 404. */
@@ -117,10 +150,12 @@ export class SocketService implements Delivery {
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', (err) => this.log.debug({ err }, 'socket error during upgrade'));
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const resolver = this.routes.match(url);
-    if (!resolver) return refuseUpgrade(socket, 404, `no socket route at ${url.pathname}`);
+    const route = this.routes.match(url);
+    if (!route) return refuseUpgrade(socket, 404, `no socket route at ${url.pathname}`);
     try {
-      await this.upgrade(req, socket, head, await resolver(req, url));
+      const identity = await this.gate.admit(req, url, route.options);
+      const opts = await route.resolver(req, url, identity);
+      await this.upgrade(req, socket, head, { ...opts, profile: opts.profile ?? identity?.profile }, route.options, identity);
     } catch (err) {
       if (err instanceof HttpError) return refuseUpgrade(socket, err.status, err.message);
       this.log.error({ err, path: url.pathname }, 'socket route failed');
@@ -131,8 +166,9 @@ export class SocketService implements Delivery {
   /**
    * Completes the WebSocket handshake and registers the connection in `channel`.
    * Rejects with HttpError (and answers the client) when the request cannot be upgraded.
+   * `route` and `identity` come from routing; an embedder calling this directly has done its own checks.
    */
-  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, opts: UpgradeOptions): Promise<Connection> {
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, opts: UpgradeOptions, route: RouteOptions = {}, identity?: Identity): Promise<Connection> {
     if (!this.accepting) throw new HttpError(503, 'server is shutting down');
     this.checkChannelName(opts.channel, (msg) => new HttpError(400, msg));
     const ws = await new Promise<WebSocket>((resolve, reject) => {
@@ -141,15 +177,13 @@ export class SocketService implements Delivery {
     });
     this.pendingHandshakes.delete(socket);
     const o = this.options;
-    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log);
+    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log, route, { ...o.rateLimit, ...route.rateLimit });
     this.connections.set(conn.id, conn);
-    let tabs = this.users.get(conn.profile.id);
-    if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
-    tabs.add(conn);
-    const subscribed = Promise.all([
-      this.bus.subscribe({ type: 'conn', connId: conn.id }),
-      tabs.size === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
-    ]);
+    this.gate.opened(conn);
+    // Without a credential yet (authInFirstMessage), the profile is known only once `auth` arrives.
+    const authenticated = route.authInFirstMessage && !identity ? this.awaitAuth(conn) : Promise.resolve();
+    if (identity) this.watchCredential(conn, identity.expiresAt);
+    const subscribed = authenticated.then(() => this.addUser(conn));
     const since = conn.codec ? undefined : resumePosition(req, conn.channel);
 
     ws.on('message', (data: Buffer, isBinary) => this.onFrame(conn, data, isBinary));
@@ -176,6 +210,57 @@ export class SocketService implements Delivery {
     return conn;
   }
 
+  /** Indexes the connection under its user and subscribes its topics (user on the first tab). */
+  private addUser(conn: Connection): Promise<unknown> {
+    let tabs = this.users.get(conn.profile.id);
+    if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
+    tabs.add(conn);
+    return Promise.all([
+      this.bus.subscribe({ type: 'conn', connId: conn.id }),
+      tabs.size === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
+    ]);
+  }
+
+  /** Resolves once the connection's first frame authenticated it; closes it with 4001 otherwise. */
+  private awaitAuth(conn: Connection): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => conn.close(CloseCode.authExpired, 'authentication timeout'), this.options.authTimeoutMs).unref();
+      conn.pendingAuth = () => {
+        clearTimeout(timer);
+        conn.pendingAuth = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Handles the `auth` frame of a connection that has not authenticated yet; anything else closes it. */
+  private async authenticate(conn: Connection, frame: Message | undefined): Promise<void> {
+    // Frames after this one queue in the inbox behind the first task, which waits for `done`.
+    const done = conn.pendingAuth!;
+    if (frame?.cmd !== 'auth') return conn.close(CloseCode.authExpired, 'the first frame must be auth');
+    conn.authenticating = true;
+    try {
+      const identity = await this.gate.verify((frame.param as { token?: unknown } | null)?.token, conn.routeOptions);
+      conn.profile = identity.profile;
+      this.watchCredential(conn, identity.expiresAt);
+      done();
+      if (frame.ref !== undefined) this.reply(conn, frame.channel, frame.ref, { profile: identity.profile, expiresAt: identity.expiresAt ?? null });
+    } catch (err) {
+      this.fail(conn, frame.channel, err, frame.ref);
+      conn.close(CloseCode.authExpired, 'authentication failed');
+    }
+  }
+
+  /** Warns before the credential expires and closes the connection (4001) when it does. */
+  private watchCredential(conn: Connection, expiresAt: number | undefined): void {
+    this.gate.watch(
+      conn,
+      expiresAt,
+      () => this.sendDirect(conn, { channel: conn.channel, cmd: 'token-expiring', param: { expiresAt: expiresAt! } }),
+      () => conn.close(CloseCode.authExpired, 'token expired'),
+    );
+  }
+
   /** Settles when the connection has closed and been cleaned up (Forge's ReadLoop). */
   readLoop(connId: string): Promise<CloseInfo> {
     const conn = this.connections.get(connId);
@@ -186,6 +271,13 @@ export class SocketService implements Delivery {
   async join(connId: string, channel: string): Promise<boolean> {
     const conn = this.requireConnection(connId);
     if (conn.channels.has(channel)) return false;
+    const created = await this.enter(conn, channel);
+    await this.arrive(conn, channel);
+    return created;
+  }
+
+  /** Local membership, once this node receives the channel's frames; true when the channel was created. */
+  private async enter(conn: Connection, channel: string): Promise<boolean> {
     this.checkChannelName(channel, (msg) => new SocketError(ErrorCode.invalidFrame, msg));
     if (conn.channels.size >= this.options.maxChannelsPerConnection) {
       throw new SocketError(ErrorCode.limitExceeded, `a connection may be in at most ${this.options.maxChannelsPerConnection} channels`);
@@ -199,8 +291,12 @@ export class SocketService implements Delivery {
     conn.channels.add(channel);
     ch.members.set(conn.id, conn);
     await ch.ready;
-    if (await this.bus.presence.join(channel, conn.profile)) this.announce(conn.profile, channel, true, conn.id);
     return created;
+  }
+
+  /** Cluster presence, and online-update to the others on the user's first join anywhere. */
+  private async arrive(conn: Connection, channel: string): Promise<void> {
+    if (await this.bus.presence.join(channel, conn.profile)) this.announce(conn.profile, channel, true, conn.id);
   }
 
   /**
@@ -210,17 +306,24 @@ export class SocketService implements Delivery {
    */
   async resume(conn: Connection, channel: string, since: Position): Promise<{ created: boolean; recovered: boolean }> {
     // Live frames arriving while history is read wait here, so nothing overtakes the replay.
+    // Already a member: it has had live frames since it joined, so a replay would repeat them.
+    if (conn.channels.has(channel)) {
+      this.sendDirect(conn, { channel, cmd: 'recovery-failed', param: { reason: 'already a member: what was missed before joining cannot be told apart' } });
+      return { created: false, recovered: false };
+    }
     const held: string[] = [];
     (conn.recovering ??= new Map()).set(channel, held);
     let missed: string[] | undefined;
     let created: boolean;
     try {
-      created = await this.join(conn.id, channel);
+      created = await this.enter(conn, channel);
       missed = await this.bus.history.since(channel, since);
     } finally {
       conn.recovering.delete(channel);
       if (conn.recovering.size === 0) conn.recovering = undefined;
     }
+    // First, so the app resyncs before it applies any frame that follows (and the client's new position sticks).
+    if (!missed) this.sendDirect(conn, { channel, cmd: 'recovery-failed', param: { reason: 'history for this position is gone (epoch changed or too old)' } });
     let last = since.offset;
     for (const data of missed ?? []) {
       conn.send(data, Buffer.byteLength(data));
@@ -231,7 +334,8 @@ export class SocketService implements Delivery {
       // Frames already replayed from history are skipped; unpositioned ones always pass.
       if (!missed || offset === undefined || compareOffsets(offset, last) > 0) conn.send(data, Buffer.byteLength(data));
     }
-    if (!missed) this.sendDirect(conn, { channel, cmd: 'recovery-failed', param: { reason: 'history for this position is gone (epoch changed or too old)' } });
+    // Announced after history was read: history keeps no `except`, so the replay would show the joiner its own arrival.
+    await this.arrive(conn, channel);
     return { created, recovered: missed !== undefined };
   }
 
@@ -421,6 +525,11 @@ export class SocketService implements Delivery {
     conn.lastActivity = Date.now();
     conn.counters.messagesIn++;
     conn.counters.bytesIn += data.length;
+    if (!conn.bucket.take()) {
+      if (conn.bucket.abusive) return conn.close(CloseCode.policy, 'rate limit exceeded');
+      return conn.inbox.push(() => this.fail(conn, conn.channel, new SocketError(ErrorCode.rateLimited, 'too many frames: this one was not handled')));
+    }
+    if (conn.pendingAuth && !conn.authenticating) return void this.authenticate(conn, isBinary ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength));
     // Everything, refusals included, goes through the inbox so answers keep the frames' order.
     if (isBinary) {
       const { handler } = conn;
@@ -447,17 +556,43 @@ export class SocketService implements Delivery {
   /** Built-in cmds first; everything else goes to the route's handler, for members of the frame's channel. */
   private dispatch(conn: Connection, frame: Message): unknown {
     switch (frame.cmd) {
-      case 'join': {
-        const since = parseSince(frame.param);
-        if (since && !conn.codec) return this.resume(conn, frame.channel, since);
-        return this.join(conn.id, frame.channel).then((created) => ({ created }));
-      }
+      case 'join':
+        return this.clientJoin(conn, frame);
       case 'leave':
         return this.leave(conn.id, frame.channel).then((removed) => ({ removed }));
+      case 'refresh':
+        return this.refresh(conn, frame.param);
     }
     if (!conn.channels.has(frame.channel)) {
       throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
     }
+    if (conn.routeOptions.authorize) return this.authorized(conn, frame.channel, 'publish').then(() => this.handle(conn, frame));
+    return this.handle(conn, frame);
+  }
+
+  /** The built-in join: authorized, and resuming from `param.since` when given. */
+  private async clientJoin(conn: Connection, frame: Message): Promise<{ created: boolean; recovered?: boolean }> {
+    if (conn.routeOptions.authorize) await this.authorized(conn, frame.channel, 'join');
+    const since = parseSince(frame.param);
+    if (since && !conn.codec) return this.resume(conn, frame.channel, since);
+    return { created: await this.join(conn.id, frame.channel) };
+  }
+
+  /** A new token for the same user extends the connection's life. */
+  private async refresh(conn: Connection, param: unknown): Promise<{ expiresAt: number | null }> {
+    const identity = await this.gate.verify((param as { token?: unknown } | null)?.token, conn.routeOptions);
+    if (identity.profile.id !== conn.profile.id) throw new SocketError(ErrorCode.unauthorized, 'the new token is for another user');
+    this.watchCredential(conn, identity.expiresAt);
+    return { expiresAt: identity.expiresAt ?? null };
+  }
+
+  private async authorized(conn: Connection, channel: string, action: ChannelAction): Promise<void> {
+    if (!(await conn.routeOptions.authorize!(conn, channel, action))) {
+      throw new SocketError(ErrorCode.forbidden, `not allowed to ${action} channel "${channel}"`);
+    }
+  }
+
+  private handle(conn: Connection, frame: Message): unknown {
     const { observer } = this.options;
     // Without an observer: no closure, no clock reads.
     if (observer) return timed(observer, frame.cmd, () => conn.handler.on(this, conn, frame.cmd, frame.param, conn.log, frame));
@@ -511,6 +646,7 @@ export class SocketService implements Delivery {
     conn.closing = true;
     conn.inbox.clear();
     this.connections.delete(conn.id);
+    this.gate.closed(conn);
     // Its counters move to the totals as it leaves the map, so status() never loses them meanwhile.
     this.closedTotals.add(conn.counters);
     const tabs = this.users.get(conn.profile.id);
@@ -572,6 +708,15 @@ function resumePosition(req: IncomingMessage, channel: string): Position | undef
     if (m && m[3] === channel) return { epoch: m[1]!, offset: m[2]! };
   }
   return undefined;
+}
+
+/** A frame, or undefined when the text is not one (the caller answers that its own way). */
+function safeParse(text: string, channel: string, maxChannelLength: number): Message | undefined {
+  try {
+    return parseFrame(text, channel, maxChannelLength);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `since` of a join frame's param, if it is a well-formed position. */

@@ -3,6 +3,8 @@ import { layout } from '../layout';
 
 export interface SheetPageOptions {
   room: string;
+  /** The display name from `?name=`, passed on to the socket. */
+  name: string;
   wsEnabled: boolean;
 }
 
@@ -13,10 +15,11 @@ export function sheetPage(o: SheetPageOptions): string {
     active: 'examples',
     styles: ['/css/sheet.css'],
     scripts: o.wsEnabled ? ['/js/pages/sheet.js'] : [],
-    body: html`<div id="sheet" class="sheet-app" data-room="${o.room}">
+    body: html`<div id="sheet" class="sheet-app" data-room="${o.room}" data-name="${o.name}">
   <header class="sheet-head">
     <h1>Spreadsheet <small>room <code>${o.room}</code></small></h1>
     <div class="sheet-meta">
+      <form id="name-form" class="name-form"><input id="name-input" aria-label="Your name" maxlength="32" placeholder="your name" value="${o.name}" autocomplete="nickname"><button class="secondary">Set name</button></form>
       <ul id="people" class="people" aria-label="People in this sheet"></ul>
       <span id="status" class="pill">${o.wsEnabled ? 'connecting…' : 'WebSockets disabled'}</span>
     </div>

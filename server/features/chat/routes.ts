@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { chatPage } from '../../../views/examples/chat';
-import type { Profile } from '../../socket/connection';
-import { HttpError, type RouteResolver } from '../../socket/router';
+import type { Identity } from '../../socket/auth';
+import type { Connection, Profile } from '../../socket/connection';
+import { HttpError, type RouteOptions, type RouteResolver } from '../../socket/router';
 import type { SocketService } from '../../socket/service';
 import type { Feature } from '../feature';
 import { baseCodec } from './base-codec';
@@ -54,30 +55,44 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
 
   /**
    * Base clients: `id` is client-supplied, so it is never an identity, only a display hint when
-   * `nickname` is missing. The user id is the signed guest cookie when the browser has one (the
-   * same user as on the pages), else a fresh server-made `base-<uuid>` per connection.
+   * `nickname` is missing. The user id is the verified token's (`?token=`, once JWT is configured),
+   * else the signed guest cookie when the browser has one (the same user as on the pages), else a
+   * fresh server-made `base-<uuid>` per connection.
    */
-  function baseProfile(req: IncomingMessage, url: URL): Profile {
+  function baseProfile(req: IncomingMessage, url: URL, identity: Identity | undefined): Profile {
+    if (identity) return identity.profile;
     const id = guests.fromRequest(req) ?? `base-${randomUUID()}`;
     const name = nameHint(url.searchParams.get('nickname')) ?? nameHint(url.searchParams.get('id')) ?? guestName(id);
     return { id, name };
   }
 
+  /**
+   * Anyone may chat (guests); a connection may use only its own room: the built-in `join` cannot
+   * add other rooms (or other features' channels) and frames can only name its room. The handler
+   * itself joins the `chat` directory channel.
+   */
+  const options: RouteOptions = { anonymous: true, authorize: (conn: Connection, channel: string) => channel === conn.channel };
+
   const svc = sockets;
-  sockets.route('/examples/chat/socket', async (req, url) => ({
-    channel: roomChannel(await openRoom(svc, url.searchParams.get('room'))),
-    profile: pageProfile(req, url),
-    handler,
-  }));
+  sockets.route(
+    '/examples/chat/socket',
+    async (req, url, identity) => ({
+      channel: roomChannel(await openRoom(svc, url.searchParams.get('room'))),
+      profile: identity?.profile ?? pageProfile(req, url),
+      handler,
+    }),
+    options,
+  );
 
   // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=.
-  // The token is not checked yet: JWT authentication comes with the security work.
-  const baseRoute: RouteResolver = async (req, url) => ({
+  // A token is verified by the service before this resolver runs (refused with 401 when invalid or
+  // when no JWT is configured); without one the client is a guest.
+  const baseRoute: RouteResolver = async (req, url, identity) => ({
     channel: roomChannel(await openRoom(svc, url.searchParams.get('room') || url.searchParams.get('channel'))),
-    profile: baseProfile(req, url),
+    profile: baseProfile(req, url, identity),
     handler,
     codec: baseCodec,
   });
-  sockets.route('/api/ws', baseRoute);
-  sockets.route('/ws', baseRoute);
+  sockets.route('/api/ws', baseRoute, options);
+  sockets.route('/ws', baseRoute, options);
 };

@@ -74,6 +74,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         }
         return {
           self: conn.id,
+          me: { id: conn.profile.id, name: conn.profile.name },
           width: limits.width,
           height: limits.height,
           version: canvas.version,

@@ -58,6 +58,8 @@ export const draw = defineProtocol({
     sync: z.object({
       /** This connection's id: the page's own strokes are keyed `<self>:<id>`. */
       self: z.string(),
+      /** Who this connection is (its user id and display name). */
+      me: z.object({ id: z.string(), name: z.string() }),
       width: z.number(),
       height: z.number(),
       version: z.number(),

@@ -1,4 +1,4 @@
-import { HttpError } from '../../socket/router';
+import { HttpError, type RouteOptions } from '../../socket/router';
 import { drawPage } from '../../../views/examples/draw';
 import type { Feature } from '../feature';
 import { drawLimits, type DrawLimits } from './canvas';
@@ -11,6 +11,8 @@ export interface DrawFeatureOptions {
   path?: string;
   limits?: Partial<DrawLimits>;
   cursorIntervalMs?: number;
+  /** Inbound frames per connection; default the service's (a drawing page sends about 40 a second). */
+  rateLimit?: RouteOptions['rateLimit'];
 }
 
 /**
@@ -32,6 +34,11 @@ export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
       const room = url.searchParams.get('room') || 'lobby';
       if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
       return { channel: `draw:${room}`, profile: guests.profile(req, url), handler };
+    }, {
+      anonymous: true,
+      // One room per connection: no joining or publishing to other channels.
+      authorize: (conn, channel) => channel === conn.channel,
+      rateLimit: options.rateLimit,
     });
   };
 }

@@ -145,7 +145,8 @@ export class AwarenessRooms {
     for (const [clientID, owner] of owners) {
       if (owner.connId !== connId) continue;
       owners.delete(clientID);
-      gone.push({ clientID, clock: owner.clock + 1, state: null });
+      // Same clock, null state: y-protocols removes it, and the client's next state (clock + 1) is accepted.
+      gone.push({ clientID, clock: owner.clock, state: null });
     }
     if (owners.size === 0) this.rooms.delete(room);
     return gone;

@@ -43,6 +43,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
         return {
           update: toBase64(update),
           sv: toBase64(stateVector),
+          bytes: stored?.bytes ?? 0,
           language: language ?? DEFAULT_LANGUAGE,
           user: awarenessUser(conn.profile),
           limits,
@@ -68,7 +69,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
       language: async (svc, conn, { language }, { channel }) => {
         const room = roomOf(conn, channel);
         await store.set(languageKey(room), language);
-        svc.writeChannel(editor.message(channel, 'language', { language, by: conn.profile.name }));
+        svc.writeChannel(editor.message(channel, 'language', { language, by: conn.profile.name, userId: conn.profile.id }));
         return { language };
       },
     },

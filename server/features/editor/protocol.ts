@@ -32,13 +32,15 @@ export const editor = defineProtocol({
     update: z.object({ update: z.string() }),
     /** Other members' cursors; `state: null` entries mean they left. */
     awareness: z.object({ update: z.string() }),
-    /** The room's language changed (sent to everyone, the sender included). */
-    language: z.object({ language, by: z.string() }),
+    /** The room's language changed (sent to everyone, the sender included): who changed it. */
+    language: z.object({ language, by: z.string(), userId: z.string() }),
   },
   replies: {
     sync: z.object({
       update: z.string(),
       sv: z.string(),
+      /** Encoded size of the stored document, bytes (0 for a new room). */
+      bytes: z.number(),
       language,
       user,
       limits: z.object({ maxUpdateBytes: z.number(), maxDocBytes: z.number() }),

@@ -9,7 +9,7 @@ const roomError = 'room must be 1-64 letters, digits, _ or -';
 
 /**
  * The collaborative code editor: the page at /examples/editor?room=…&name=… and its socket at
- * /examples/editor/socket?room=…&name=… (Base's /static/editor.html leads to the page).
+ * /examples/editor/socket?room=…&name=… (the examples index redirects Base's /static/editor.html here).
  */
 export const editorFeature: Feature = ({ router, sockets, store, guests, config }) => {
   router.get('/examples/editor', (req, res) => {
@@ -21,15 +21,16 @@ export const editorFeature: Feature = ({ router, sockets, store, guests, config 
     const name = typeof req.query.name === 'string' ? (displayName(req.query.name) ?? '') : '';
     res.type('html').send(editorPage(room, name));
   });
-  router.get('/static/editor.html', (req, res) => {
-    const query = new URLSearchParams(req.url.split('?')[1] ?? '').toString();
-    res.redirect(302, `/examples/editor${query ? `?${query}` : ''}`);
-  });
 
   const handler = editorHandler({ store, limits: editorLimits(config.socket.maxPayload) });
-  sockets?.route('/examples/editor/socket', (req, url) => {
-    const room = url.searchParams.get('room') || DEFAULT_ROOM;
-    if (!ROOM_PATTERN.test(room)) throw new HttpError(400, roomError);
-    return { channel: editorChannel(room), profile: guests.profile(req, url), handler };
-  });
+  sockets?.route(
+    '/examples/editor/socket',
+    (req, url) => {
+      const room = url.searchParams.get('room') || DEFAULT_ROOM;
+      if (!ROOM_PATTERN.test(room)) throw new HttpError(400, roomError);
+      return { channel: editorChannel(room), profile: guests.profile(req, url), handler };
+    },
+    // Guests welcome; a connection edits its own room and joins no other channel (no eavesdropping on other documents).
+    { anonymous: true, authorize: (conn, channel) => channel === conn.channel },
+  );
 };

@@ -15,5 +15,5 @@ export const exampleFeature: Feature = ({ router, sockets }) => {
     const channel = url.searchParams.get('ch') || 'example';
     if (!channelPattern.test(channel)) throw new HttpError(400, 'ch must be 1-64 letters, digits, _ or -');
     return { channel, handler: exampleHandler };
-  });
+  }, { anonymous: true });
 };

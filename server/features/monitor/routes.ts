@@ -12,9 +12,12 @@ export const monitorFeature: Feature = ({ router, sockets, config, guests }) => 
   router.get('/examples/monitor', (_req, res) => {
     res.type('html').send(monitorPage({ wsEnabled: sockets !== undefined, intervalMs, thresholds }));
   });
-  router.get('/static/monitor.html', (_req, res) => res.redirect(301, '/examples/monitor'));
   if (!sockets) return;
   const channel = `monitor:${sockets.node}`;
   const { handler } = createMonitorHandler(sockets, { channel, intervalMs, historySize, thresholds });
-  sockets.route('/examples/monitor/socket', (req, url) => ({ channel, profile: guests.profile(req, url), handler }));
+  sockets.route('/examples/monitor/socket', (req, url) => ({ channel, profile: guests.profile(req, url), handler }), {
+    anonymous: true,
+    // Watching only: no joining or publishing to other channels.
+    authorize: (conn, ch) => ch === conn.channel,
+  });
 };

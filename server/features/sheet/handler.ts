@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Connection } from '../../socket/connection';
-import { SocketError } from '../../socket/errors';
+import { ErrorCode, SocketError } from '../../socket/errors';
 import { defineHandler, type Handler } from '../../socket/handler';
 import type { StateStore } from '../../store/store';
 import { COLS, ROWS } from './formula';
@@ -10,7 +10,7 @@ import { applyEdit, emptySheet, MAX_INPUT_LENGTH, snapshot, type EditResult, typ
 /** A focus entry older than this is not shown to late joiners (left behind by a node that died). */
 export const FOCUS_TTL_MS = 30 * 60_000;
 
-const colors = ['#e8590c', '#1c7ed6', '#2b8a3e', '#ae3ec9', '#c92a2a', '#0b7285', '#e67700', '#5f3dc4', '#d6336c', '#495057'];
+const colors = ['#e8590c', '#1c7ed6', '#2b8a3e', '#ae3ec9', '#c92a2a', '#0b7285', '#e67700', '#5f3dc4', '#d6336c', '#0ca678'];
 
 const hash = (s: string) => createHash('sha256').update(s).digest();
 /** Every tab of a user gets the same colour; every viewer computes the same one. */
@@ -34,18 +34,17 @@ function focusOf(conn: Connection, ref: string | null): Focus {
  * store.update, so concurrent edits of one sheet are serialized wherever they come from.
  */
 export function createSheetHandler(store: StateStore): Handler {
-  /** This route's connections speak for their own sheet only (the route channel `sheet:<room>`). */
-  const own = (conn: Connection, channel: string) => {
-    if (channel !== conn.channel) throw new SocketError('wrong_channel', `this socket edits ${conn.channel} only`);
-    return channel;
-  };
   /** Records a focus change; false when there was nothing to clear. */
   const setFocus = async (channel: string, f: Focus) => {
-    let changed = true;
+    let changed = false;
+    // Decided inside the update: a store may run it again when another writer got in first.
     await store.update<FocusEntries>(focusKey(channel), (cur = {}) => {
-      if (f.ref !== null) cur[f.key] = { ...f, at: Date.now() };
-      else if (cur[f.key]) delete cur[f.key];
-      else changed = false;
+      changed = f.ref !== null || f.key in cur;
+      const now = Date.now();
+      if (f.ref !== null) cur[f.key] = { ...f, at: now };
+      else delete cur[f.key];
+      // Entries a dead node could not clear go away after FOCUS_TTL_MS.
+      for (const [k, e] of Object.entries(cur)) if (e.at <= now - FOCUS_TTL_MS) delete cur[k];
       return cur;
     });
     return changed;
@@ -54,8 +53,10 @@ export function createSheetHandler(store: StateStore): Handler {
   return defineHandler(
     sheet,
     {
-      hello: async (_svc, conn, _p, ctx) => {
-        const channel = own(conn, ctx.channel);
+      // A connection works on its route channel's sheet only (`sheet:<room>`; the route's
+      // `authorize` refuses frames for any other channel).
+      hello: async (_svc, conn) => {
+        const channel = conn.channel;
         const state = (await store.get<SheetState>(sheetKey(channel))) ?? emptySheet();
         const entries = (await store.get<FocusEntries>(focusKey(channel))) ?? {};
         const fresh = Date.now() - FOCUS_TTL_MS;
@@ -65,8 +66,8 @@ export function createSheetHandler(store: StateStore): Handler {
         return { ...snapshot(state), cols: COLS, rows: ROWS, focus, you: focusOf(conn, null), maxInput: MAX_INPUT_LENGTH };
       },
 
-      edit: async (svc, conn, { ref, input, base }, ctx) => {
-        const channel = own(conn, ctx.channel);
+      edit: async (svc, conn, { ref, input, base }) => {
+        const channel = conn.channel;
         let result!: EditResult;
         await store.update<SheetState>(sheetKey(channel), (cur) => {
           const state = cur ?? emptySheet();
@@ -75,7 +76,7 @@ export function createSheetHandler(store: StateStore): Handler {
         });
         switch (result.status) {
           case 'limit':
-            throw new SocketError('limit_exceeded', result.message);
+            throw new SocketError(ErrorCode.limitExceeded, result.message);
           case 'conflict':
             // Bring the editor up to date, then refuse: nothing was changed.
             svc.writeConnection(conn.id, sheet.message(channel, 'cells', { rev: result.rev, cells: [result.cell] }));
@@ -89,8 +90,8 @@ export function createSheetHandler(store: StateStore): Handler {
         }
       },
 
-      focus: async (svc, conn, { ref }, ctx) => {
-        const channel = own(conn, ctx.channel);
+      focus: async (svc, conn, { ref }) => {
+        const channel = conn.channel;
         const f = focusOf(conn, ref);
         if (await setFocus(channel, f)) svc.writeChannel(sheet.message(channel, 'focus', f), conn.id);
       },

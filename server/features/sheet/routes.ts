@@ -12,14 +12,18 @@ const roomPattern = /^[\w-]{1,64}$/;
 export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
   router.get('/examples/spreadsheet', (req, res) => {
     const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
-    res.type('html').send(sheetPage({ room, wsEnabled: sockets !== undefined }));
+    const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
+    res.type('html').send(sheetPage({ room, name, wsEnabled: sockets !== undefined }));
   });
-  router.get('/static/spreadsheet.html', (_req, res) => res.redirect(301, '/examples/spreadsheet'));
   if (!sockets) return;
   const handler = createSheetHandler(store);
   sockets.route('/examples/spreadsheet/socket', (req, url) => {
     const room = url.searchParams.get('room') || 'lobby';
     if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
     return { channel: `sheet:${room}`, profile: guests.profile(req, url), handler };
+  }, {
+    anonymous: true,
+    // One sheet per connection: no joining or publishing to other channels.
+    authorize: (conn, channel) => channel === conn.channel,
   });
 };

@@ -1,0 +1,32 @@
+// /admin/sockets/chan/{key}: the channel's members, live, and sending one frame to all of them.
+import type { ChannelSnapshot } from '../../admin/snapshots';
+import { adminSocket, byId, connectionColumns, fmt, onSubmit, renderCards, renderPager, renderTable, root, searchQuery } from '../admin';
+
+const key = root.dataset.channel!;
+const members = { q: '', offset: 0 };
+const { socket, watch } = adminSocket(
+  () => ({ view: 'channel', key, members }),
+  (frame) => {
+    if (frame.cmd === 'channel') render(frame.param);
+  },
+);
+searchQuery('members-search', members, watch);
+
+onSubmit(byId<HTMLFormElement>('publish'), async (data) => {
+  const reply = await socket.request('', 'publish', { channel: key, cmd: String(data.get('cmd')), param: String(data.get('param')) });
+  return `Sent to ${fmt.count(reply.members)} member${reply.members === 1 ? '' : 's'}.`;
+});
+
+function render(ch: ChannelSnapshot): void {
+  renderCards(byId('counters'), [
+    ['Members', fmt.count(ch.memberCount)],
+    ['Users', fmt.count(ch.users)],
+  ]);
+  members.offset = ch.members.offset;
+  const empty = members.q ? 'No matching member' : 'No members: the channel does not exist on this node right now';
+  renderTable(byId<HTMLTableElement>('members'), connectionColumns, ch.members.rows, empty);
+  renderPager(byId('members-pager'), ch.members, (offset) => {
+    members.offset = offset;
+    watch();
+  });
+}

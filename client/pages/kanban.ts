@@ -1,0 +1,450 @@
+// The /examples/kanban page: a server-authoritative board on a typed Socket.
+// The page never changes its board by itself: it sends a command, and applies the ops the server
+// broadcasts (its own included) with the same applyOp the server uses, in version order.
+import { applyOp, columnOf, type Board, type Card } from '../../server/features/kanban/board';
+import type { KanbanProtocol } from '../../server/features/kanban/protocol';
+import { RequestError } from '../request';
+import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
+import { Socket } from '../socket';
+
+type Frame = ServerFrame<KanbanProtocol>;
+
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const root = byId('kanban');
+const room = root.dataset.room ?? 'lobby';
+const maxText = Number(root.dataset.maxText) || 500;
+const boardEl = byId('board');
+const statusEl = byId('status');
+const versionEl = byId('board-version');
+const usersEl = byId<HTMLUListElement>('users');
+const noticeEl = byId('notice');
+const nameInput = byId<HTMLInputElement>('name-input');
+
+let board: Board | undefined;
+let syncing = false;
+let buffered: Frame[] = [];
+const users = new Map<string, string>();
+let me = '';
+
+// ---- socket ------------------------------------------------------------------------------
+const savedName = root.dataset.name || localStorage.getItem('wsforge-name') || '';
+nameInput.value = savedName;
+const socket = new Socket<KanbanProtocol>({
+  url: `${root.dataset.socket}?room=${encodeURIComponent(room)}${savedName ? `&name=${encodeURIComponent(savedName)}` : ''}`,
+  onOpen: () => {
+    setStatus('connected', 'connected');
+    void sync();
+  },
+  onClose: (code, reason, retryInMs) => {
+    if (retryInMs === undefined) setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
+    else setStatus('reconnecting', `reconnecting in ${Math.ceil(retryInMs / 1000)} s`);
+  },
+  onMessage: (frame) => (syncing ? buffered.push(frame) : apply(frame)),
+  onError: (service, error) => {
+    if (service !== 'socket') console.warn(`kanban ${service}: ${error}`);
+  },
+});
+
+function setStatus(state: string, text: string): void {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+/** The board from the server (every connect and reconnect, and after a missed version). */
+async function sync(): Promise<void> {
+  if (syncing) return;
+  syncing = true;
+  buffered = [];
+  try {
+    const s = await socket.request('', 'sync', {});
+    board = s.board;
+    me = s.me.id;
+    users.clear();
+    for (const u of s.users) users.set(u.id, u.name);
+    renderUsers();
+  } catch (e) {
+    syncing = false;
+    console.warn(`kanban sync failed: ${(e as Error).message}`);
+    if (socket.connected) setTimeout(() => void sync(), 1000);
+    return;
+  }
+  syncing = false;
+  const pending = buffered;
+  buffered = [];
+  for (const f of pending) apply(f);
+  render();
+}
+
+function apply(frame: Frame): void {
+  switch (frame.cmd) {
+    case 'op': {
+      if (!board) return;
+      const { version, op, by } = frame.param;
+      if (version <= board.version) return; // the snapshot has it already
+      if (version > board.version + 1) return void sync(); // missed one: reload
+      board = applyOp(board, op);
+      if (op.type === 'delete' && editors.has(op.card)) {
+        editors.delete(op.card);
+        notify(`${by} deleted the card you were editing.`);
+      }
+      return render();
+    }
+    case 'online-update': {
+      const { userId, name, connected } = frame.param;
+      if (connected) users.set(userId, name);
+      else users.delete(userId);
+      return renderUsers();
+    }
+    case 'error':
+      return notify(frame.param.message);
+  }
+}
+
+// ---- commands ----------------------------------------------------------------------------
+async function command<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<boolean> {
+  try {
+    await socket.request('', cmd, param);
+    return true;
+  } catch (e) {
+    const code = e instanceof RequestError ? e.code : '';
+    notify((e as Error).message);
+    if (code === 'not_found') void sync();
+    return false;
+  }
+}
+
+function moveBy(cardId: string, dColumn: number, dRow: number): void {
+  if (!board) return;
+  const from = columnOf(board, cardId);
+  if (!from) return;
+  const row = from.cards.indexOf(cardId);
+  focusAfter = cardId;
+  if (dColumn !== 0) {
+    const to = board.columns[board.columns.indexOf(from) + dColumn];
+    if (!to) return;
+    void command('move', { card: cardId, column: to.id, before: to.cards[row] ?? null });
+  } else {
+    const target = row + dRow;
+    if (target < 0 || target >= from.cards.length) return;
+    // Before the card above, or before the one after the card below.
+    void command('move', { card: cardId, column: from.id, before: dRow < 0 ? from.cards[target]! : (from.cards[target + 1] ?? null) });
+  }
+}
+
+function deleteCard(cardId: string): void {
+  const card = board?.cards[cardId];
+  if (card) void command('delete', { card: cardId, version: card.version });
+}
+
+// ---- editing -----------------------------------------------------------------------------
+/** Open editors: the card version the text was taken from, and a conflict note to show. */
+const editors = new Map<string, { base: number; draft?: string; note?: string }>();
+
+function openEditor(cardId: string): void {
+  const card = board?.cards[cardId];
+  if (!card) return;
+  editors.set(cardId, { base: card.version });
+  render();
+  cardEls.get(cardId)?.querySelector('textarea')?.focus();
+}
+
+async function saveEditor(cardId: string, text: string): Promise<void> {
+  const ed = editors.get(cardId);
+  if (!ed) return;
+  ed.draft = text;
+  try {
+    await socket.request('', 'edit', { card: cardId, text, version: ed.base });
+    editors.delete(cardId);
+    focusAfter = cardId;
+    render();
+  } catch (e) {
+    const code = e instanceof RequestError ? e.code : '';
+    const card = board?.cards[cardId];
+    if (code === 'conflict' && card) {
+      // Someone changed it first: their version is on the board now. Keep our text; saving
+      // again is a deliberate overwrite of the version we have now seen.
+      ed.base = card.version;
+      ed.note = `${card.updatedBy} changed this card while you were editing. Their text is below yours; save again to replace it.`;
+    } else {
+      ed.note = (e as Error).message;
+      if (code === 'not_found') editors.delete(cardId);
+    }
+    render();
+  }
+}
+
+// ---- rendering ---------------------------------------------------------------------------
+const columnEls = new Map<string, { section: HTMLElement; list: HTMLOListElement; count: HTMLElement }>();
+const cardEls = new Map<string, HTMLLIElement>();
+let focusAfter: string | undefined;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function button(act: string, label: string, text: string): HTMLButtonElement {
+  const b = el('button', 'kb-btn', text);
+  b.type = 'button';
+  b.dataset.act = act;
+  b.setAttribute('aria-label', label);
+  b.title = label;
+  return b;
+}
+
+function columnEl(id: string, title: string) {
+  let c = columnEls.get(id);
+  if (c) return c;
+  const section = el('section', 'kb-col');
+  section.dataset.column = id;
+  const head = el('header', 'kb-col-head');
+  const h = el('h2', undefined, title);
+  const count = el('span', 'kb-count', '0');
+  head.append(h, count);
+  const list = el('ol', 'kb-cards');
+  list.dataset.column = id;
+  list.setAttribute('aria-label', title);
+  const form = el('form', 'kb-add');
+  const input = el('input');
+  input.name = 'text';
+  input.placeholder = `Add a card to ${title}`;
+  input.maxLength = maxText;
+  input.autocomplete = 'off';
+  input.setAttribute('aria-label', `New card in ${title}`);
+  const add = el('button', undefined, 'Add');
+  form.append(input, add);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (await command('add', { column: id, text })) input.value = '';
+  });
+  section.append(head, list, form);
+  boardEl.append(section);
+  columnEls.set(id, (c = { section, list, count }));
+  return c;
+}
+
+function cardEl(card: Card): HTMLLIElement {
+  let li = cardEls.get(card.id);
+  if (!li) {
+    li = el('li', 'kb-card');
+    li.dataset.id = card.id;
+    li.tabIndex = 0;
+    cardEls.set(card.id, li);
+  }
+  const ed = editors.get(card.id);
+  const key = ed ? `edit:${card.version}:${ed.note ?? ''}` : `view:${card.version}:${card.updatedBy}`;
+  if (li.dataset.rendered === key) return li;
+  li.dataset.rendered = key;
+  li.draggable = !ed;
+  li.classList.toggle('editing', !!ed);
+  if (ed) {
+    const form = el('form', 'kb-edit');
+    const area = el('textarea');
+    area.value = ed.draft ?? li.querySelector('textarea')?.value ?? card.text;
+    area.maxLength = maxText;
+    area.rows = 3;
+    area.setAttribute('aria-label', 'Card text');
+    const children: HTMLElement[] = [area];
+    if (ed.note) {
+      children.push(el('p', 'kb-conflict', ed.note));
+      children.push(el('blockquote', 'kb-theirs', card.text));
+    }
+    const actions = el('div', 'kb-edit-actions');
+    const save = el('button', undefined, 'Save');
+    const cancel = el('button', 'secondary', 'Cancel');
+    cancel.type = 'button';
+    cancel.addEventListener('click', () => {
+      editors.delete(card.id);
+      focusAfter = card.id;
+      render();
+    });
+    actions.append(save, cancel);
+    children.push(actions);
+    form.append(...children);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      void saveEditor(card.id, area.value);
+    });
+    area.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey) {
+        e.preventDefault();
+        form.requestSubmit();
+      } else if (e.key === 'Escape') cancel.click();
+      e.stopPropagation();
+    });
+    li.replaceChildren(form);
+    return li;
+  }
+  const text = el('div', 'kb-text', card.text);
+  const meta = el('div', 'kb-meta');
+  meta.append(el('span', 'kb-who', `${card.version > 1 ? 'edited' : 'added'} by ${card.updatedBy} · v${card.version}`));
+  const actions = el('span', 'kb-actions');
+  actions.append(
+    button('left', 'Move to the previous column', '←'),
+    button('up', 'Move up', '↑'),
+    button('down', 'Move down', '↓'),
+    button('right', 'Move to the next column', '→'),
+    button('edit', 'Edit', '✎'),
+    button('delete', 'Delete', '✕'),
+  );
+  meta.append(actions);
+  li.replaceChildren(text, meta);
+  return li;
+}
+
+function render(): void {
+  if (!board) return;
+  const b = board;
+  for (const col of b.columns) {
+    const { list, count } = columnEl(col.id, col.title);
+    count.textContent = String(col.cards.length);
+    // Reorder in place: only nodes out of place move, so focus and open editors survive.
+    col.cards.forEach((id, i) => {
+      const li = cardEl(b.cards[id]!);
+      const at = list.children[i];
+      if (at !== li) list.insertBefore(li, at ?? null);
+    });
+    while (list.children.length > col.cards.length) {
+      const extra = list.children[col.cards.length] as HTMLElement;
+      if (extra.classList.contains('kb-drop')) break;
+      extra.remove();
+    }
+    list.classList.toggle('empty', col.cards.length === 0);
+  }
+  for (const [id, li] of cardEls) {
+    if (!Object.hasOwn(b.cards, id)) {
+      li.remove();
+      cardEls.delete(id);
+      editors.delete(id);
+    }
+  }
+  const n = Object.keys(b.cards).length;
+  versionEl.textContent = `board version ${b.version} · ${n} ${n === 1 ? 'card' : 'cards'}`;
+  root.dataset.version = String(b.version);
+  if (focusAfter && cardEls.has(focusAfter) && !editors.has(focusAfter)) {
+    cardEls.get(focusAfter)!.focus();
+    focusAfter = undefined;
+  }
+}
+
+function renderUsers(): void {
+  usersEl.replaceChildren(
+    ...[...users].map(([id, name]) => {
+      const li = el('li', id === me ? 'me' : undefined, name);
+      if (id === me) li.title = 'you';
+      return li;
+    }),
+  );
+}
+
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+function notify(text: string): void {
+  noticeEl.textContent = text;
+  noticeEl.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 6000);
+}
+
+// ---- interaction -------------------------------------------------------------------------
+const cardOf = (t: EventTarget | null) => (t instanceof Element ? (t.closest('.kb-card') as HTMLLIElement | null) : null);
+
+boardEl.addEventListener('click', (e) => {
+  const act = (e.target as Element).closest<HTMLElement>('[data-act]')?.dataset.act;
+  const id = cardOf(e.target)?.dataset.id;
+  if (!act || !id) return;
+  if (act === 'left') moveBy(id, -1, 0);
+  else if (act === 'right') moveBy(id, 1, 0);
+  else if (act === 'up') moveBy(id, 0, -1);
+  else if (act === 'down') moveBy(id, 0, 1);
+  else if (act === 'edit') openEditor(id);
+  else if (act === 'delete') deleteCard(id);
+});
+
+boardEl.addEventListener('keydown', (e) => {
+  const li = cardOf(e.target);
+  if (!li || e.target !== li) return;
+  const id = li.dataset.id!;
+  const arrows: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  if (e.altKey && arrows[e.key]) {
+    e.preventDefault();
+    moveBy(id, ...arrows[e.key]!);
+  } else if (e.key === 'Enter') {
+    e.preventDefault();
+    openEditor(id);
+  } else if (e.key === 'Delete') {
+    e.preventDefault();
+    deleteCard(id);
+  }
+});
+
+// HTML5 drag and drop: a drop line shows where the card will land; the drop sends one `move`.
+let dragId: string | undefined;
+const dropLine = el('li', 'kb-drop');
+dropLine.setAttribute('aria-hidden', 'true');
+
+/** The card a drop at clientY would go before: the first (other) card whose middle is below it. */
+function beforeAt(list: HTMLOListElement, y: number): HTMLLIElement | undefined {
+  for (const li of list.querySelectorAll<HTMLLIElement>('.kb-card')) {
+    if (li.dataset.id === dragId) continue;
+    const r = li.getBoundingClientRect();
+    if (y < r.top + r.height / 2) return li;
+  }
+  return undefined;
+}
+
+boardEl.addEventListener('dragstart', (e) => {
+  const li = cardOf(e.target);
+  if (!li || !e.dataTransfer) return;
+  dragId = li.dataset.id;
+  e.dataTransfer.setData('text/plain', dragId!);
+  e.dataTransfer.effectAllowed = 'move';
+  li.classList.add('dragging');
+});
+boardEl.addEventListener('dragover', (e) => {
+  const col = (e.target as Element).closest<HTMLElement>('.kb-col');
+  if (!col || !dragId) return;
+  e.preventDefault();
+  if (e.dataTransfer) e.dataTransfer.dropEffect = 'move';
+  const list = columnEls.get(col.dataset.column!)!.list;
+  const before = beforeAt(list, e.clientY);
+  if (dropLine.parentElement !== list || dropLine.nextElementSibling !== (before ?? null)) list.insertBefore(dropLine, before ?? null);
+  for (const c of columnEls.values()) c.section.classList.toggle('drop-target', c.section === col);
+});
+boardEl.addEventListener('drop', (e) => {
+  const col = (e.target as Element).closest<HTMLElement>('.kb-col');
+  if (!col || !dragId) return;
+  e.preventDefault();
+  const before = beforeAt(columnEls.get(col.dataset.column!)!.list, e.clientY);
+  const card = dragId;
+  endDrag();
+  focusAfter = card;
+  void command('move', { card, column: col.dataset.column!, before: before?.dataset.id ?? null });
+});
+boardEl.addEventListener('dragend', endDrag);
+boardEl.addEventListener('dragleave', (e) => {
+  if (!boardEl.contains(e.relatedTarget as Node | null)) {
+    dropLine.remove();
+    for (const c of columnEls.values()) c.section.classList.remove('drop-target');
+  }
+});
+function endDrag(): void {
+  if (dragId) cardEls.get(dragId)?.classList.remove('dragging');
+  dragId = undefined;
+  dropLine.remove();
+  for (const c of columnEls.values()) c.section.classList.remove('drop-target');
+}
+
+byId('name-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = nameInput.value.trim();
+  localStorage.setItem('wsforge-name', name);
+  const url = new URL(location.href);
+  url.searchParams.set('room', room);
+  if (name) url.searchParams.set('name', name);
+  else url.searchParams.delete('name');
+  location.assign(url.href); // the name is part of the socket's identity: reconnect with it
+});

@@ -1,0 +1,44 @@
+import { HttpError, type RouteOptions } from '../../socket/router';
+import { kanbanPage } from '../../../views/examples/kanban';
+import type { Feature } from '../feature';
+import { kanbanLimits } from './board';
+import { kanbanHandler } from './handler';
+
+const roomPattern = /^[\w-]{1,64}$/;
+
+export interface KanbanFeatureOptions {
+  /** Page path; the socket is `<path>/socket`. Default `/examples/kanban`. */
+  path?: string;
+  limits?: Partial<typeof kanbanLimits>;
+  rateLimit?: RouteOptions['rateLimit'];
+}
+
+/**
+ * The kanban controller: the page at /examples/kanban?room=… and its socket at
+ * /examples/kanban/socket?room=…&name=…. Each room is the channel `kanban:<room>` with one board.
+ */
+export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature {
+  const path = options.path ?? '/examples/kanban';
+  const limits = { ...kanbanLimits, ...options.limits };
+  return ({ router, sockets, store, guests }) => {
+    router.get(path, (req, res) => {
+      const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+      const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
+      res.type('html').send(kanbanPage({ room, name, socketPath: `${path}/socket`, maxTextLength: limits.maxTextLength }));
+    });
+    if (!sockets) return;
+    const handler = kanbanHandler(store, { limits });
+    sockets.route(
+      `${path}/socket`,
+      (req, url) => {
+        const room = url.searchParams.get('room') || 'lobby';
+        if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+        return { channel: `kanban:${room}`, profile: guests.profile(req, url), handler };
+      },
+      // One board per connection: no joining or publishing to other channels.
+      { anonymous: true, authorize: (conn, channel) => channel === conn.channel, rateLimit: options.rateLimit },
+    );
+  };
+}
+
+export const kanbanFeature = createKanbanFeature();

@@ -1,0 +1,98 @@
+import type { IncomingMessage } from 'node:http';
+import { tokenFrom, type Authenticator, type Identity } from './auth';
+import type { Connection } from './connection';
+import { ErrorCode, SocketError } from './errors';
+import type { OriginPolicy } from './origin';
+import { HttpError, type RouteOptions } from './router';
+
+export interface GateOptions {
+  origins: OriginPolicy;
+  /** Open connections allowed from one remote address; more get HTTP 429. */
+  maxConnectionsPerIp: number;
+  /** Verifies tokens on routes that do not bring their own; none → tokens are refused. */
+  authenticator?: Authenticator;
+  /** How long a connection on an `authInFirstMessage` route may take to send its `auth` frame. */
+  authTimeoutMs: number;
+  /** How long before its credential expires a connection gets `token-expiring`. */
+  tokenWarnMs: number;
+}
+
+/**
+ * Who gets in and for how long: origin and per-address checks and authentication before the
+ * handshake (so refusals are HTTP statuses and no connection ever exists), then the
+ * credential's lifetime (warning, refresh, close on expiry).
+ */
+export class Gate {
+  private readonly perIp = new Map<string, number>();
+
+  constructor(readonly options: GateOptions) {}
+
+  /** Throws HttpError (403, 429, 401) or resolves the request's verified identity, if any. */
+  async admit(req: IncomingMessage, url: URL, route: RouteOptions): Promise<Identity | undefined> {
+    if (!this.options.origins.allows(req)) throw new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
+    const ip = req.socket.remoteAddress ?? '';
+    if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
+      throw new HttpError(429, `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`);
+    }
+    if (route.identify) return route.identify(req, url);
+    const token = tokenFrom(req, url);
+    if (token) return this.authenticator(route, (m) => new HttpError(401, m)).verify(token);
+    if ((route.anonymous ?? ANONYMOUS_DEFAULT) || route.authInFirstMessage) return undefined;
+    throw new HttpError(401, 'authentication required: send a token as ?token=, Authorization: Bearer, or a bearer.<token> subprotocol');
+  }
+
+  /** Verifies a token sent over the socket (`auth`, `refresh`); failures are `unauthorized` errors. */
+  async verify(token: unknown, route: RouteOptions): Promise<Identity> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) throw new SocketError(ErrorCode.unauthorized, 'param.token must be a non-empty string');
+    try {
+      return await this.authenticator(route, (m) => new SocketError(ErrorCode.unauthorized, m)).verify(token);
+    } catch (err) {
+      if (err instanceof HttpError) throw new SocketError(ErrorCode.unauthorized, err.message);
+      throw err;
+    }
+  }
+
+  opened(conn: Connection): void {
+    this.perIp.set(conn.remoteAddress, (this.perIp.get(conn.remoteAddress) ?? 0) + 1);
+  }
+
+  closed(conn: Connection): void {
+    const n = (this.perIp.get(conn.remoteAddress) ?? 1) - 1;
+    if (n > 0) this.perIp.set(conn.remoteAddress, n);
+    else this.perIp.delete(conn.remoteAddress);
+    clearTimeout(conn.expiryTimer);
+  }
+
+  /**
+   * (Re)schedules the end of a connection's credential: `warn` a little before `expiresAt`,
+   * `expire` at it. A refresh calls this again with the new expiry.
+   */
+  watch(conn: Connection, expiresAt: number | undefined, warn: () => void, expire: () => void): void {
+    clearTimeout(conn.expiryTimer);
+    conn.expiresAt = expiresAt;
+    if (expiresAt === undefined) return;
+    const warnAt = expiresAt - this.options.tokenWarnMs;
+    const tick = (warned: boolean): void => {
+      const now = Date.now();
+      if (now >= expiresAt) return expire();
+      if (!warned && now >= warnAt) {
+        warn();
+        warned = true;
+      }
+      conn.expiryTimer = later((warned ? expiresAt : warnAt) - now, () => tick(warned));
+    };
+    tick(false);
+  }
+
+  private authenticator(route: RouteOptions, error: (message: string) => Error): Authenticator {
+    const a = route.authenticator ?? this.options.authenticator;
+    if (!a) throw error('this server verifies no tokens: set JWT_SECRET or JWT_JWKS_URL');
+    return a;
+  }
+}
+
+const ANONYMOUS_DEFAULT = true;
+
+function later(ms: number, fn: () => void): NodeJS.Timeout {
+  return setTimeout(fn, Math.max(0, Math.min(ms, 2 ** 31 - 1))).unref();
+}

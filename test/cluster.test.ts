@@ -1,0 +1,725 @@
+/**
+ * The cluster, for real: a redis-server started here on a free port, wsforge nodes as separate
+ * processes (`node dist/main.js`, built by npm test) and in-process ones (createApp), real ws
+ * clients and the real Socket client. No mocks. Every process is SIGKILLed in the after hooks.
+ */
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import * as Y from 'yjs';
+import { Keys } from '../server/cluster/keys';
+import { RedisStore } from '../server/cluster/redis-store';
+import { withScripts } from '../server/cluster/scripts';
+import { fromBase64, toBase64 } from '../server/features/editor/document';
+import { MemoryHistory, type Position } from '../server/socket/history';
+import type { Status } from '../server/socket/status';
+import { closeAll, connect, eventually, sleep, startApp, type Frame, type TestApp, type TestClient } from './helpers';
+import { guestCookie, RecordingSocket } from './cluster/clients';
+import { killAll, NodeProcess, RedisServer } from './cluster/processes';
+import { RoundRobinProxy } from './cluster/proxy';
+
+const secret = 'cluster-test-session-secret-0123456789';
+/** Fast heartbeats so a dead node is noticed within the test's time. */
+const heartbeatMs = 200;
+const nodeTtlMs = 1500;
+const clusterEnv = { SESSION_SECRET: secret, CLUSTER_HEARTBEAT_MS: String(heartbeatMs), CLUSTER_NODE_TTL_MS: String(nodeTtlMs) };
+
+/** Three node processes on one Redis, under their own key prefix. */
+async function startNodes(redis: RedisServer, prefix: string, ids: string[], env: Record<string, string> = {}): Promise<NodeProcess[]> {
+  return Promise.all(ids.map((nodeId) => NodeProcess.start({ nodeId, redisUrl: redis.url, env: { ...clusterEnv, REDIS_PREFIX: prefix, ...env } })));
+}
+
+/** An in-process node of the same cluster (for calling the service's API directly). */
+function startInProcessNode(redis: RedisServer, prefix: string, nodeId: string, socket: Record<string, number> = {}): Promise<TestApp> {
+  return startApp({
+    nodeId,
+    sessionSecret: secret,
+    cluster: { redisUrl: redis.url, prefix, heartbeatMs, nodeTtlMs },
+    socket: { clusterStatusTimeoutMs: 1000, ...socket },
+  });
+}
+
+/** A frame with the position the bus stamped on it (channel frames, when history is on). */
+type Stamped = Frame & Partial<Position>;
+const chatSocket = (room: string, name: string) => `/examples/chat/socket?room=${room}&name=${name}`;
+const isOnline = (userId: string, connected: boolean) => (f: Frame) => f.cmd === 'online-update' && f.param.userId === userId && f.param.connected === connected;
+
+describe('cluster: three node processes on one Redis', function () {
+  this.timeout(30_000);
+  const prefix = 'c1:';
+  let redis: RedisServer;
+  let nodes: NodeProcess[];
+  let n0: TestApp;
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(redis, prefix, ['n1', 'n2', 'n3']);
+    n0 = await startInProcessNode(redis, prefix, 'n0');
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.terminate();
+  });
+  after(async () => {
+    await closeAll();
+    killAll();
+  });
+
+  async function client(url: string, cookie?: string): Promise<TestClient> {
+    const c = await connect(url, cookie ? { headers: { cookie } } : {});
+    clients.push(c);
+    return c;
+  }
+
+  /** A chat tab of the browser holding `cookie`, on one node; resolves once its `state` (so its joins) arrived. */
+  async function chatTab(url: string, cookie: string): Promise<{ c: TestClient; userId: string }> {
+    const c = await client(url, cookie);
+    const state = await c.waitFor({ cmd: 'state' }, 5000);
+    return { c, userId: state.param.you.id };
+  }
+
+  it('delivers channel messages between clients on different nodes, once each', async () => {
+    const [a, b, c] = await Promise.all(nodes.map((n) => client(n.url('/example/socket?ch=room1'))));
+    // Everyone has joined (and so subscribed) once each has answered a round trip.
+    await Promise.all([a, b, c].map((x) => x!.sync()));
+    a!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n1' } });
+    c!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n3' } });
+    for (const x of [a, b, c]) {
+      await eventually(() => expect(x!.frames.filter((f) => f.cmd === 'chat').map((f) => f.param.text).sort()).to.deep.equal(['hello from n1', 'hello from n3']), 3000);
+    }
+    // One order for everyone: Redis stamps the offsets.
+    const orders = [a, b, c].map((x) => x!.frames.filter((f) => f.cmd === 'chat').map((f) => `${(f as Stamped).offset}:${f.param.text}`));
+    expect(orders[1]).to.deep.equal(orders[0]);
+    expect(orders[2]).to.deep.equal(orders[0]);
+  });
+
+  it('delivers user messages to every tab of a user, on every node (chat private, writeUser)', async () => {
+    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const u2 = await chatTab(nodes[1]!.url(chatSocket('pm', 'ulla')), u);
+    const u3 = await chatTab(nodes[2]!.url(chatSocket('pm', 'ulla')), u);
+    const v1 = await chatTab(nodes[0]!.url(chatSocket('pm', 'vic')), v);
+    expect(u2.userId).to.equal(u3.userId);
+    // Sent on its own room channel: the handler answers on the user topics whatever the frame's channel.
+    const answer = await v1.c.request('chat:pm', 'private', { to: u2.userId, text: 'psst' }, { timeoutMs: 3000 });
+    expect(answer.cmd, JSON.stringify(answer)).to.equal('reply');
+    for (const tab of [u2, u3, v1]) {
+      const pm = await tab.c.waitFor({ cmd: 'private' }, 3000);
+      expect(pm.param).to.include({ text: 'psst' });
+      expect(pm.param.from.id).to.equal(v1.userId);
+    }
+    // And from the service API of another node.
+    n0.app.sockets!.writeUser(u2.userId, { channel: 'chat', cmd: 'note', param: { n: 1 } });
+    await Promise.all([u2, u3].map((tab) => tab.c.waitFor({ cmd: 'note' }, 3000)));
+    await v1.c.sync();
+    expect(v1.c.frames.some((f) => f.cmd === 'note')).to.equal(false);
+  });
+
+  it('delivers broadcasts (writeAll) to the connections of every node', async () => {
+    const xs = await Promise.all(nodes.map((n, i) => client(n.url(`/example/socket?ch=solo${i}`))));
+    const mine = await client(n0.url('/example/socket?ch=solo-n0'));
+    await Promise.all([...xs, mine].map((x) => x.sync()));
+    n0.app.sockets!.writeAll({ channel: 'announcements', cmd: 'notice', param: { text: 'maintenance at noon' } });
+    for (const x of [...xs, mine]) expect((await x.waitFor({ cmd: 'notice' }, 3000)).param.text).to.equal('maintenance at noon');
+  });
+
+  it('shows every node and its connections in cluster status (service API and /admin/sockets.json)', async () => {
+    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const t1 = await chatTab(nodes[0]!.url(chatSocket('status', 'sam')), u);
+    await chatTab(nodes[2]!.url(chatSocket('status', 'sam')), u);
+    const check = (s: Status & { nodes?: string[] }) => {
+      expect(s.nodes).to.have.members(['n0', 'n1', 'n2', 'n3']);
+      const tabs = s.connections.filter((c) => c.profile.id === t1.userId);
+      expect(tabs.map((c) => c.node).sort()).to.deep.equal(['n1', 'n3']);
+      const room = s.channels.find((c) => c.key === 'chat:status');
+      expect(room).to.deep.equal({ key: 'chat:status', members: 2, users: 1 });
+      expect(s.counts.connections).to.equal(s.connections.length);
+    };
+    check(await n0.app.sockets!.clusterStatus());
+    const res = await fetch(nodes[1]!.httpUrl('/admin/sockets.json'));
+    expect(res.status).to.equal(200);
+    check((await res.json()) as Status & { nodes: string[] });
+  });
+
+  it('counts a user with tabs on two nodes once in presence', async () => {
+    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const a = await chatTab(nodes[0]!.url(chatSocket('pres', 'pia')), u);
+    await chatTab(nodes[1]!.url(chatSocket('pres', 'pia')), u);
+    await chatTab(nodes[2]!.url(chatSocket('pres', 'pia')), u);
+    const b = await chatTab(nodes[1]!.url(chatSocket('pres', 'bo')), v);
+    const users = await n0.app.sockets!.presence('chat:pres');
+    expect(users.map((x) => x.id).sort()).to.deep.equal([a.userId, b.userId].sort());
+    expect(users.find((x) => x.id === a.userId)!.name).to.equal('pia');
+  });
+
+  it("sends online-update on a user's first join anywhere and last leave anywhere only", async () => {
+    const room = 'chat:ou';
+    const watcher = await chatTab(nodes[0]!.url(chatSocket('ou', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+    const w = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const updates = (userId: string) => watcher.c.frames.filter((f) => f.channel === room && f.cmd === 'online-update' && f.param.userId === userId).map((f) => f.param.connected);
+    /** A frame published now reaches the watcher after anything published before it in the room (Redis's one order). */
+    let marks = 0;
+    const barrier = async () => {
+      const n = ++marks;
+      n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n } });
+      await watcher.c.waitFor({ cmd: 'mark', param: { n } }, 3000);
+    };
+    // First tab anywhere: online.
+    const t2 = await chatTab(nodes[1]!.url(chatSocket('ou', 'wim')), w);
+    await watcher.c.waitFor(isOnline(t2.userId, true), 3000);
+    // Second tab, on another node: nothing.
+    const t3 = await chatTab(nodes[2]!.url(chatSocket('ou', 'wim')), w);
+    await barrier();
+    expect(updates(t2.userId)).to.deep.equal([true]);
+    // First tab closes: the user is still here through the other node.
+    await t2.c.close();
+    await eventually(async () => expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.include(t2.userId), 3000);
+    await sleep(200);
+    await barrier();
+    expect(updates(t2.userId)).to.deep.equal([true]);
+    // Last tab anywhere closes: offline.
+    await t3.c.close();
+    await watcher.c.waitFor(isOnline(t2.userId, false), 3000);
+    await barrier();
+    expect(updates(t2.userId)).to.deep.equal([true, false]);
+  });
+
+  it("drops a killed node from status after CLUSTER_NODE_TTL_MS and tells its users' channels they left", async () => {
+    const room = 'chat:reaped';
+    const watcher = await chatTab(nodes[0]!.url(chatSocket('reaped', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+    const doomed = await chatTab(nodes[2]!.url(chatSocket('reaped', 'xia')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+    await watcher.c.waitFor(isOnline(doomed.userId, true), 3000);
+    expect((await n0.app.sockets!.clusterStatus()).nodes).to.include('n3');
+    const killedAt = Date.now();
+    await nodes[2]!.kill();
+    const gone = await watcher.c.waitFor((f) => f.channel === room && isOnline(doomed.userId, false)(f), nodeTtlMs + 4 * heartbeatMs + 2000);
+    const noticedMs = Date.now() - killedAt;
+    expect(gone.param.name).to.equal('xia');
+    expect(noticedMs, 'not before the TTL ran out').to.be.at.least(nodeTtlMs - heartbeatMs);
+    const s = await n0.app.sockets!.clusterStatus();
+    expect(s.nodes).to.have.members(['n0', 'n1', 'n2']);
+    expect(s.connections.some((c) => c.node === 'n3')).to.equal(false);
+    expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.deep.equal([watcher.userId]);
+  });
+});
+
+/** Sends `m1`…`m<count>` on `channel` through the example route's chat cmd, one every `everyMs`; records when each was sent. */
+async function publishNumbered(c: TestClient, channel: string, count: number, everyMs: number, onSent?: (n: number) => void | Promise<void>): Promise<number[]> {
+  const sentAt: number[] = [];
+  const start = Date.now();
+  for (let n = 1; n <= count; n++) {
+    // A steady rate, not drifting with the loop's own time.
+    const due = start + (n - 1) * everyMs;
+    if (due > Date.now()) await sleep(due - Date.now());
+    c.send({ channel, cmd: 'chat', param: { text: `m${n}` } });
+    sentAt[n] = Date.now();
+    await onSent?.(n);
+  }
+  return sentAt;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('cluster: kill -9 of a node mid-stream', function () {
+  this.timeout(40_000);
+  let redis: RedisServer;
+  let nodes: NodeProcess[];
+  let proxy: RoundRobinProxy;
+  const subscribers: RecordingSocket[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(redis, 'c2:', ['k1', 'k2', 'k3']);
+    proxy = await RoundRobinProxy.start(nodes.map((n) => n.port));
+  });
+  after(async () => {
+    for (const s of subscribers) s.close();
+    await proxy?.close();
+    await closeAll();
+    killAll();
+  });
+
+  it('resumes the killed node\'s clients on the others: every subscriber gets every message once, in order', async () => {
+    const total = 200;
+    const channel = 'stream';
+    // Half the subscribers have the stream as route channel (resumed through `wsf_since` in the
+    // URL), half join it by frame (resumed through join `{since}`). Round robin: 2 per node.
+    for (let i = 0; i < 6; i++) {
+      const s = new RecordingSocket(proxy.url(i % 2 === 0 ? `/example/socket?ch=${channel}` : `/example/socket?ch=home${i}`));
+      subscribers.push(s);
+      await eventually(() => expect(s.opens).to.equal(1), 3000);
+      if (i % 2 === 1) await s.socket.join(channel);
+    }
+    expect(proxy.routed).to.deep.equal([...nodes, ...nodes].map((n) => n.port));
+    const onDoomed = subscribers.filter((_, i) => i % 3 === 2);
+    // The publisher sits on a node that survives, outside the proxy.
+    const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
+    await publisher.sync();
+    // Every subscriber holds a position before the kill.
+    let killedAt = 0;
+    const sentAt = await publishNumbered(publisher, channel, total, 15, async (n) => {
+      if (n === 60) {
+        killedAt = Date.now();
+        await nodes[2]!.kill();
+      }
+    });
+    const doneAt = Date.now();
+    await eventually(() => {
+      for (const s of subscribers) expect(s.numbers(channel).length).to.be.at.least(total);
+    }, 10_000, 50);
+    await sleep(300); // anything duplicated would have arrived by now
+    for (const [i, s] of subscribers.entries()) {
+      expect(s.numbers(channel), `subscriber ${i}`).to.deep.equal(range(1, total));
+      expect(s.count('recovery-failed'), `subscriber ${i}: recovery-failed`).to.equal(0);
+    }
+    for (const s of onDoomed) expect(s.opens, 'the killed node\'s subscribers reconnected').to.equal(2);
+    // What was published while they were away came from history, not live.
+    const away = onDoomed.map((s) => sentAt.filter((t) => t >= s.closedAt[0]! && t <= s.openedAt[1]!).length);
+    for (const n of away) expect(n, 'messages published while a subscriber was reconnecting').to.be.greaterThan(0);
+    // Reconnects went through the proxy to the survivors only.
+    expect(proxy.routed.slice(6).filter((p) => p === nodes[2]!.port)).to.deep.equal([]);
+    const messages = sentAt.length - 1;
+    console.log(`      kill -9 after message 60 of ${messages}, ${doneAt - killedAt} ms before the last; ${onDoomed.length} subscribers moved, replayed ${away.join(' and ')} messages published while they reconnected`);
+  });
+});
+
+describe('cluster: Redis restarted mid-stream', function () {
+  this.timeout(40_000);
+  let redis: RedisServer;
+  let nodes: NodeProcess[];
+  const subscribers: RecordingSocket[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(redis, 'c3:', ['r1', 'r2', 'r3']);
+  });
+  after(async () => {
+    for (const s of subscribers) s.close();
+    await closeAll();
+    killAll();
+  });
+
+  it('fills from history what a node missed while its subscriber connection was cut (Redis up): nothing lost, no recovery-failed', async () => {
+    const channel = 'blip';
+    const total = 120;
+    const subs = nodes.map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
+    subscribers.push(...subs);
+    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+    const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
+    await publisher.sync();
+    const admin = new Redis(redis.url);
+    try {
+      await publishNumbered(publisher, channel, total, 10, async (n) => {
+        // Every node's pub/sub connection drops; ioredis reconnects it after ~100 ms while publishing goes on.
+        if (n === 30) await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      });
+    } finally {
+      admin.disconnect();
+    }
+    await eventually(() => {
+      for (const s of subs) expect(s.numbers(channel)).to.deep.equal(range(1, total));
+    }, 10_000, 50);
+    for (const s of subs) expect(s.count('recovery-failed')).to.equal(0);
+    for (const n of nodes) expect(n.log.some((l) => l.includes('subscriber connection is back')), `${n.id} reconnected its subscriber`).to.equal(true);
+  });
+
+  it('reconnects every node by itself and resumes delivery; the loss is bounded by the outage', async () => {
+    const channel = 'feed';
+    const total = 250;
+    const everyMs = 20;
+    const subs = [...nodes, ...nodes].map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
+    subscribers.push(...subs);
+    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+    const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
+    await publisher.sync();
+    let killedAt = 0;
+    let restartedAt = 0;
+    let restarting: Promise<void> | undefined;
+    const sentAt = await publishNumbered(publisher, channel, total, everyMs, async (n) => {
+      if (n === 50) {
+        killedAt = Date.now();
+        await redis.kill();
+        // Back on the same port 1 s later, while the publisher goes on.
+        restarting = sleep(1000).then(async () => {
+          await redis.restart();
+          restartedAt = Date.now();
+        });
+      }
+    });
+    await restarting;
+    const lastSent = sentAt[total]!;
+    // Delivery resumed: the last message reaches everyone.
+    await eventually(() => {
+      for (const s of subs) expect(s.numbers(channel)).to.include(total);
+    }, 10_000, 50);
+    await sleep(300);
+    const lost = new Set<number>();
+    for (const [i, s] of subs.entries()) {
+      const got = s.numbers(channel);
+      // Never twice, never out of order, whatever was lost.
+      expect(got, `subscriber ${i} in order, once`).to.deep.equal([...new Set(got)].sort((a, b) => a - b));
+      for (const n of range(1, total)) if (!got.includes(n)) lost.add(n);
+    }
+    const lostList = [...lost].sort((a, b) => a - b);
+    const rel = (t: number) => t - killedAt;
+    const firstLost = lostList[0];
+    const lastLost = lostList[lostList.length - 1];
+    const perSubscriber = subs.map((s) => total - s.numbers(channel).length);
+    const recovered = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= restartedAt && !lost.has(n)).length;
+    const sentDuringOutage = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= restartedAt).length;
+    // When chat frames flowed again at each subscriber: its first after the kill.
+    const resumedAt = subs.map((s) => s.receivedAt.find((t, i) => t >= killedAt && s.frames[i]!.cmd === 'chat')!);
+    const silences = resumedAt.map((t) => t - killedAt);
+    const resumedAfterRestart = resumedAt.map((t) => t - restartedAt);
+    console.log(
+      `      Redis down ${restartedAt - killedAt} ms (kill at message 50, ${everyMs} ms apart); ${sentDuringOutage} messages sent while it was down, ${recovered} of them delivered to everyone after the restart\n` +
+        `      lost (some subscriber never got it): ${lostList.length} messages` +
+        (lostList.length ? ` m${firstLost}…m${lastLost}, sent from ${rel(sentAt[firstLost!]!)} to ${rel(sentAt[lastLost!]!)} ms after the kill` : '') +
+        `; missing per subscriber: ${perSubscriber.join(', ')}\n` +
+        `      first frame after the kill reached each subscriber ${silences.join(', ')} ms after it (${resumedAfterRestart.join(', ')} ms after Redis was back); recovery-failed per subscriber: ${subs.map((s) => s.count('recovery-failed')).join(', ')}`,
+    );
+    // Bounded by the outage: nothing sent before the kill or well after the restart is lost.
+    for (const n of lostList) expect(sentAt[n]!, `m${n} lost`).to.be.within(killedAt - 2 * everyMs, restartedAt + 3000);
+    expect(lastSent - restartedAt, 'the stream went on well past the restart').to.be.greaterThan(1500);
+    // Frames after the restart carry a new epoch: the history of the old one is gone with Redis,
+    // and every subscriber is told so once (its app resyncs; its frames go on in the new epoch).
+    for (const s of subs) {
+      expect(new Set(s.frames.filter((f) => f.cmd === 'chat').map((f) => f.epoch)).size).to.equal(2);
+      expect(s.count('recovery-failed')).to.equal(1);
+    }
+  });
+});
+
+describe('history: MemoryHistory', () => {
+  const frame = (n: number) => JSON.stringify({ channel: 'c', cmd: 'x', param: { n } });
+  const n = (data: string) => (JSON.parse(data) as { param: { n: number } }).param.n;
+  const at = (data: string): Position => {
+    const f = JSON.parse(data) as Position;
+    return { epoch: f.epoch, offset: f.offset };
+  };
+  const histories: MemoryHistory[] = [];
+  const make = (size: number, ttlMs: number) => {
+    const h = new MemoryHistory({ size, ttlMs });
+    histories.push(h);
+    return h;
+  };
+  after(() => histories.forEach((h) => h.close()));
+
+  it('stamps offsets 1, 2, 3… per channel, each channel record with its own epoch', async () => {
+    const h = make(10, 60_000);
+    const a = [1, 2, 3].map((i) => h.stamp('a', frame(i)));
+    const b = h.stamp('b', frame(9));
+    expect(a.map((d) => at(d).offset)).to.deep.equal(['1', '2', '3']);
+    expect(new Set(a.map((d) => at(d).epoch)).size).to.equal(1);
+    expect(at(b)).to.deep.include({ offset: '1' });
+    expect(at(b).epoch).to.not.equal(at(a[0]!).epoch);
+    expect(JSON.parse(a[1]!)).to.deep.equal({ offset: '2', epoch: at(a[0]!).epoch, channel: 'c', cmd: 'x', param: { n: 2 } });
+  });
+
+  it('answers what came after a position, [] when current, undefined when unknowable', async () => {
+    const h = make(10, 60_000);
+    const a = [1, 2, 3, 4].map((i) => h.stamp('a', frame(i)));
+    const { epoch } = at(a[0]!);
+    expect((await h.since('a', { epoch, offset: '1' }))!.map(n)).to.deep.equal([2, 3, 4]);
+    expect((await h.since('a', { epoch, offset: '0' }))!.map(n)).to.deep.equal([1, 2, 3, 4]);
+    expect(await h.since('a', { epoch, offset: '4' })).to.deep.equal([]);
+    expect(await h.since('a', { epoch: 'other', offset: '1' }), 'another epoch').to.equal(undefined);
+    expect(await h.since('nope', { epoch, offset: '1' }), 'no record').to.equal(undefined);
+    expect(await h.since('a', { epoch, offset: 'x' })).to.equal(undefined);
+    expect(await h.since('a', { epoch, offset: '-1' })).to.equal(undefined);
+  });
+
+  it('keeps the last WS_HISTORY_SIZE frames: a position before them is a gap (undefined)', async () => {
+    const h = make(3, 60_000);
+    const a = [1, 2, 3, 4, 5].map((i) => h.stamp('a', frame(i)));
+    const { epoch } = at(a[0]!);
+    expect((await h.since('a', { epoch, offset: '2' }))!.map(n), 'oldest kept is 3').to.deep.equal([3, 4, 5]);
+    expect(await h.since('a', { epoch, offset: '1' }), 'frame 2 was dropped').to.equal(undefined);
+  });
+
+  it('drops frames older than WS_HISTORY_TTL_MS, and a record whose frames all expired (a new epoch follows)', async () => {
+    const h = make(100, 100);
+    const [first, second] = [1, 2].map((i) => h.stamp('a', frame(i)));
+    await sleep(150);
+    const third = h.stamp('a', frame(3));
+    const { epoch } = at(first!);
+    expect(at(third).epoch, 'same record while frames are stamped').to.equal(epoch);
+    expect(await h.since('a', { epoch, offset: '1' }), 'frame 2 expired').to.equal(undefined);
+    expect((await h.since('a', { epoch, offset: at(second!).offset }))!.map(n)).to.deep.equal([3]);
+    // The sweeper (every max(1 s, TTL/2)) removes the record once its last frame has expired.
+    await sleep(1200);
+    expect(await h.since('a', { epoch, offset: '3' })).to.equal(undefined);
+    const next = h.stamp('a', frame(4));
+    expect(at(next).offset).to.equal('1');
+    expect(at(next).epoch).to.not.equal(epoch);
+  });
+
+  it('is off with size 0', () => {
+    expect(make(0, 1000).enabled).to.equal(false);
+  });
+});
+
+/** A client's position in a channel: that of the last frame it got there. */
+function positionIn(c: TestClient, channel: string): Position {
+  const f = c.frames.filter((x) => x.channel === channel && (x as Stamped).offset !== undefined).at(-1) as Frame & Position;
+  return { epoch: f.epoch, offset: f.offset };
+}
+const texts = (frames: Frame[]) => frames.filter((f) => f.cmd === 'chat').map((f) => f.param.text);
+
+describe('resume: recovery after a reconnect, and recovery-failed', function () {
+  this.timeout(20_000);
+  let redis: RedisServer;
+  let a: TestApp;
+  let b: TestApp;
+  let single: TestApp;
+  const size = 5;
+  const ttlMs = 600;
+  let nextChannel = 0;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    const socket = { historySize: size, historyTtlMs: ttlMs };
+    [a, b] = await Promise.all([startInProcessNode(redis, 'c4:', 'ra', socket), startInProcessNode(redis, 'c4:', 'rb', socket)]);
+    single = await startApp({ socket }); // the in-memory default: LocalBus + MemoryHistory
+  });
+  after(async () => {
+    await closeAll();
+    killAll();
+  });
+
+  /** A publisher in a fresh channel on `node`, and a helper sending `chat` frames and waiting until they are published. */
+  async function channelOn(node: TestApp) {
+    const channel = `res${++nextChannel}`;
+    const pub = await connect(node.url(`/example/socket?ch=${channel}`));
+    await pub.sync();
+    const say = async (...words: string[]) => {
+      for (const text of words) pub.send({ channel, cmd: 'chat', param: { text } });
+      await pub.waitFor((f) => f.cmd === 'chat' && f.param.text === words.at(-1), 3000);
+    };
+    return { channel, pub, say };
+  }
+
+  for (const [name, from, to] of [
+    ['on one node (MemoryHistory)', () => single, () => single],
+    ['to another node of the cluster (Redis)', () => a, () => b],
+  ] as const) {
+    it(`replays what a client missed, in order, then live frames: reconnecting ${name}`, async () => {
+      const { channel, say } = await channelOn(from());
+      const sub = await connect(from().url(`/example/socket?ch=${channel}`));
+      await sub.sync();
+      await say('m1', 'm2');
+      await eventually(() => expect(texts(sub.frames)).to.deep.equal(['m1', 'm2']));
+      const p = positionIn(sub, channel);
+      sub.terminate();
+      await say('m3', 'm4');
+      // Route channel: the position rides in the URL.
+      const back = await connect(to().url(`/example/socket?ch=${channel}&wsf_since=${p.epoch}:${p.offset}:${channel}`));
+      // Another channel: join with {since}.
+      const other = await connect(to().url(`/example/socket?ch=elsewhere${nextChannel}`));
+      const joined = await other.request(channel, 'join', { since: p });
+      expect(joined.param).to.deep.include({ recovered: true });
+      await say('m5');
+      for (const c of [back, other]) {
+        await eventually(() => expect(texts(c.frames)).to.deep.equal(['m3', 'm4', 'm5']));
+        // Every channel frame once, in the channel's order, all after the position.
+        const offsets = c.frames.filter((f) => f.channel === channel && (f as Stamped).offset !== undefined).map((f) => Number((f as Stamped).offset));
+        expect(offsets[0]).to.be.greaterThan(Number(p.offset));
+        expect(offsets).to.deep.equal([...new Set(offsets)].sort((x, y) => x - y));
+        expect(c.frames.some((f) => f.cmd === 'recovery-failed')).to.equal(false);
+      }
+      // Each is told of the other's arrival, never of its own (replayed or live).
+      const arrivals = [back, other].map((c) => c.frames.filter((f) => f.cmd === 'online-update' && f.param.connected).map((f) => f.param.userId));
+      expect(arrivals.map((x) => x.length)).to.deep.equal([1, 1]);
+      expect(arrivals[0]![0]).to.not.equal(arrivals[1]![0]);
+      // The replay came before the join's reply.
+      expect(other.frames.findIndex((f) => f.cmd === 'reply')).to.be.greaterThan(other.frames.findIndex((f) => f.param?.text === 'm4'));
+    });
+  }
+
+  it('sends recovery-failed for an unknown epoch, then live frames', async () => {
+    const { channel, say } = await channelOn(a);
+    await say('x1');
+    const c = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=nosuchepoch:1:${channel}`));
+    const failed = await c.waitFor({ cmd: 'recovery-failed' }, 3000);
+    expect(failed.channel).to.equal(channel);
+    const other = await connect(b.url('/example/socket?ch=lonely'));
+    const joined = await other.request(channel, 'join', { since: { epoch: 'nosuchepoch', offset: '1' } });
+    expect(joined.param).to.deep.include({ recovered: false });
+    await other.waitFor({ cmd: 'recovery-failed', channel }, 3000);
+    await say('x2');
+    for (const x of [c, other]) await eventually(() => expect(texts(x.frames)).to.include('x2'), 3000);
+    // recovery-failed before any replayed or live frame of that channel.
+    expect(c.frames.findIndex((f) => f.cmd === 'recovery-failed')).to.be.lessThan(c.frames.findIndex((f) => f.cmd === 'chat'));
+  });
+
+  it('sends recovery-failed for a position older than WS_HISTORY_SIZE frames', async () => {
+    const { channel, pub, say } = await channelOn(a);
+    await say('o1');
+    const old = positionIn(pub, channel);
+    await say('o2', 'o3', 'o4', 'o5', 'o6', 'o7'); // 7 frames, 5 kept: o3…o7
+    const kept = { epoch: old.epoch, offset: String(Number(old.offset) + 1) }; // after o2: o3…o7 all kept
+    const fine = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=${kept.epoch}:${kept.offset}:${channel}`));
+    await eventually(() => expect(texts(fine.frames)).to.deep.equal(['o3', 'o4', 'o5', 'o6', 'o7']));
+    expect(fine.frames.some((f) => f.cmd === 'recovery-failed')).to.equal(false);
+    const tooOld = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=${old.epoch}:${old.offset}:${channel}`));
+    await tooOld.waitFor({ cmd: 'recovery-failed' }, 3000);
+    expect(texts(tooOld.frames)).to.deep.equal([]);
+  });
+
+  it('sends recovery-failed for a position older than WS_HISTORY_TTL_MS', async () => {
+    const { channel, pub, say } = await channelOn(a);
+    await say('t1');
+    const before = { ...positionIn(pub, channel), offset: String(Number(positionIn(pub, channel).offset) - 1) };
+    const p1 = positionIn(pub, channel);
+    await sleep(ttlMs / 2 + 50);
+    await say('t2');
+    await sleep(ttlMs / 2 + 50); // t1 has expired, t2 not; the channel's keys live on (t2 refreshed them)
+    const expired = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=${before.epoch}:${before.offset}:${channel}`));
+    await expired.waitFor({ cmd: 'recovery-failed' }, 3000);
+    const current = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=${p1.epoch}:${p1.offset}:${channel}`));
+    await eventually(() => expect(texts(current.frames)).to.deep.equal(['t2']));
+    expect(current.frames.some((f) => f.cmd === 'recovery-failed')).to.equal(false);
+    // A quiet channel: its whole history expires, and its epoch with it.
+    const p2 = positionIn(pub, channel);
+    await sleep(ttlMs + 100);
+    const late = await connect(b.url(`/example/socket?ch=${channel}&wsf_since=${p2.epoch}:${p2.offset}:${channel}`));
+    await late.waitFor({ cmd: 'recovery-failed' }, 3000);
+  });
+
+  it('hands recovery-failed to the Socket client\'s onMessage and drops its position, so the app can resync', async () => {
+    const { channel, say } = await channelOn(a);
+    const s = new RecordingSocket(a.url(`/example/socket?ch=${channel}`));
+    try {
+      await eventually(() => expect(s.opens).to.equal(1));
+      await say('s1');
+      await eventually(() => expect(s.frames.some((f) => f.cmd === 'chat')).to.equal(true));
+      // History lost (as when Redis restarts): the channel's keys are gone.
+      const k = new Keys('c4:');
+      const r = new Redis(redis.url);
+      await r.del(k.historyMeta(channel), k.historyStream(channel));
+      r.disconnect();
+      // A server-side close that allows reconnecting, of the Socket's connection (the newest in the channel).
+      const conn = a.app.sockets!.getConnectionsByChannel(channel).sort((x, y) => x.started - y.started).at(-1)!;
+      a.app.sockets!.disconnect(conn.id, 1012, 'restarting');
+      await eventually(() => expect(s.frames.some((f) => f.cmd === 'recovery-failed' && f.channel === channel)).to.equal(true), 3000);
+      await eventually(() => expect(s.opens).to.equal(2));
+      await say('s2');
+      await eventually(() => expect(s.frames.filter((f) => f.cmd === 'chat').map((f) => (f.param as { text: string }).text)).to.deep.equal(['s1', 's2']));
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('cluster: feature state in Redis (RedisStore)', function () {
+  this.timeout(20_000);
+  let redis: RedisServer;
+  const connections: Redis[] = [];
+  const storeOn = (prefix: string) => {
+    const r = withScripts(new Redis(redis.url));
+    connections.push(r);
+    return new RedisStore(r, new Keys(prefix));
+  };
+
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    for (const r of connections) r.disconnect();
+    await closeAll();
+    killAll();
+  });
+
+  it('gets, sets, updates, appends, lists, finds keys and deletes, as one state for two connections', async () => {
+    const [s1, s2] = [storeOn('st:'), storeOn('st:')];
+    expect(await s1.get('nothing')).to.equal(undefined);
+    await s1.set('room:a', { n: 1, tags: ['x'] });
+    expect(await s2.get('room:a')).to.deep.equal({ n: 1, tags: ['x'] });
+    expect(await s2.update<{ n: number }>('room:a', (cur) => ({ n: cur!.n + 1 }))).to.deep.equal({ n: 2 });
+    expect(await s1.update<number>('fresh', (cur) => (cur ?? 10) + 1)).to.equal(11);
+    for (const i of [1, 2, 3, 4]) await s1.append('log:a', { i }, 3);
+    expect(await s2.list('log:a')).to.deep.equal([{ i: 2 }, { i: 3 }, { i: 4 }]);
+    expect(await s2.list('log:none')).to.deep.equal([]);
+    await s2.set('room:b*[?]', 'odd name');
+    expect((await s1.keys('room:')).sort()).to.deep.equal(['room:a', 'room:b*[?]']);
+    expect(await s1.keys('log:')).to.deep.equal(['log:a']);
+    expect(await s1.keys('room:b*')).to.deep.equal(['room:b*[?]']);
+    await s2.delete('room:a');
+    await s2.delete('log:a');
+    expect(await s1.get('room:a')).to.equal(undefined);
+    expect(await s1.list('log:a')).to.deep.equal([]);
+    // Prefixes keep deployments apart.
+    expect(await storeOn('other:').get('room:b*[?]')).to.equal(undefined);
+  });
+
+  it('serializes concurrent updates from two connections: N increments each end at exactly 2N', async () => {
+    const [s1, s2] = [storeOn('cas:'), storeOn('cas:')];
+    const n = 300;
+    const loop = async (s: RedisStore) => {
+      for (let i = 0; i < n; i++) await s.update<number>('counter', (c) => (c ?? 0) + 1);
+    };
+    await Promise.all([loop(s1), loop(s2)]);
+    expect(await s1.get('counter')).to.equal(2 * n);
+    // A burst: every update of both at once (a node's own updates of a key queue up; CAS retries only against the other).
+    const burst = (s: RedisStore) => Promise.all(Array.from({ length: n }, () => s.update<number>('burst', (c) => (c ?? 0) + 1)));
+    const results = (await Promise.all([burst(s1), burst(s2)])).flat();
+    expect(await s2.get('burst')).to.equal(2 * n);
+    expect(new Set(results).size, 'each update saw its own value').to.equal(2 * n);
+  });
+
+  describe('the examples, seen from two nodes', () => {
+    let a: TestApp;
+    let b: TestApp;
+    before(async () => {
+      [a, b] = await Promise.all([startInProcessNode(redis, 'ex:', 'xa'), startInProcessNode(redis, 'ex:', 'xb')]);
+    });
+
+    it('chat: a message said on node A is in the history a page on node B gets', async () => {
+      const cookie = await guestCookie(a.httpUrl('/examples/chat'));
+      const onA = await connect(a.url(chatSocket('shared', 'ann')), { headers: { cookie } });
+      await onA.waitFor({ cmd: 'state' }, 3000);
+      expect((await onA.request('chat:shared', 'say', { text: 'said on A' })).cmd).to.equal('reply');
+      const onB = await connect(b.url(chatSocket('shared', 'ben')));
+      const state = await onB.waitFor({ cmd: 'state' }, 3000);
+      expect(state.param.history.map((m: { text: string }) => m.text)).to.deep.equal(['said on A']);
+      expect(state.param.users.map((u: { name: string }) => u.name).sort()).to.deep.equal(['ann', 'ben']);
+      // Rooms created on B are listed on A.
+      expect((await onB.request('chat:shared', 'create-room', { room: 'made-on-b' })).param).to.deep.equal({ room: 'made-on-b', created: true });
+      const late = await connect(a.url(chatSocket('shared', 'cy')));
+      expect((await late.waitFor({ cmd: 'state' }, 3000)).param.rooms.map((r: { name: string }) => r.name)).to.include('made-on-b');
+    });
+
+    it('spreadsheet: an edit on node A is in the sheet node B serves, and compare-and-set spans nodes', async () => {
+      const onA = await connect(a.url('/examples/spreadsheet/socket?room=shared'));
+      const onB = await connect(b.url('/examples/spreadsheet/socket?room=shared'));
+      const edit = await onA.request('', 'edit', { ref: 'B2', input: '21', base: 0 });
+      expect(edit.cmd, JSON.stringify(edit.param)).to.equal('reply');
+      const formula = await onA.request('', 'edit', { ref: 'C2', input: '=B2*2', base: 0 });
+      expect(formula.cmd, JSON.stringify(formula.param)).to.equal('reply');
+      const hello = (await onB.request('', 'hello')).param;
+      const cell = (ref: string) => hello.cells.find((c: { ref: string }) => c.ref === ref);
+      expect(cell('B2')).to.include({ input: '21', version: 1 });
+      expect(cell('C2')).to.include({ value: 42 });
+      // B edits with the version A made: accepted; A's stale edit is then refused.
+      expect((await onB.request('', 'edit', { ref: 'B2', input: '50', base: 1 })).cmd).to.equal('reply');
+      const stale = await onA.request('', 'edit', { ref: 'B2', input: '7', base: 1 });
+      expect(stale.param.code).to.equal('conflict');
+      // A sees B's edit live, through the channel.
+      await onA.waitFor((f) => f.cmd === 'cells' && f.param.cells.some((c: { ref: string; input: string }) => c.ref === 'B2' && c.input === '50'), 3000);
+    });
+
+    it('editor: a Yjs update merged on node A is the document node B syncs', async () => {
+      const doc = new Y.Doc();
+      doc.getText('code').insert(0, 'print("typed on A")\n');
+      const onA = await connect(a.url('/examples/editor/socket?room=shared'));
+      const merged = await onA.request('', 'update', { update: toBase64(Y.encodeStateAsUpdate(doc)) });
+      expect(merged.cmd, JSON.stringify(merged.param)).to.equal('reply');
+      const onB = await connect(b.url('/examples/editor/socket?room=shared'));
+      const fresh = new Y.Doc();
+      const sync = await onB.request('', 'sync', { sv: toBase64(Y.encodeStateVector(fresh)) });
+      expect(sync.cmd, JSON.stringify(sync.param)).to.equal('reply');
+      Y.applyUpdate(fresh, fromBase64(sync.param.update));
+      expect(fresh.getText('code').toString()).to.equal('print("typed on A")\n');
+    });
+  });
+});

@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import type { Board } from '../../server/features/kanban/board';
+import { launchBrowser, openPage, screenshot } from '../browser';
+import { closeAll, startApp, type TestApp } from '../helpers';
+
+/** What a page shows: card texts per column, read from the DOM. */
+const shown = (page: Page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll<HTMLElement>('.kb-col')].map((col) => [
+        col.dataset.column!,
+        [...col.querySelectorAll<HTMLElement>('.kb-card')].map((c) => c.querySelector('.kb-text')?.textContent ?? `(editing ${c.dataset.id})`),
+      ]),
+    ),
+  );
+const card = (page: Page, text: string) => page.locator('.kb-card', { has: page.locator('.kb-text', { hasText: text }) });
+const column = (page: Page, id: string) => page.locator(`.kb-col[data-column="${id}"]`);
+
+describe('kanban page in a browser', function () {
+  this.timeout(40_000);
+  let t: TestApp;
+  let browser: Browser;
+  const pages: Array<{ page: Page; errors: string[]; close(): Promise<void> }> = [];
+  const open = async (room: string, name: string) => {
+    const { context, page, errors } = await openPage(browser, t.httpUrl(`/examples/kanban?room=${room}&name=${name}`));
+    pages.push({ page, errors, close: () => context.close() });
+    await page.locator('#status[data-state="connected"]').waitFor();
+    await page.locator('.kb-col[data-column="done"]').waitFor();
+    return page;
+  };
+  /** Waits until every page shows `expected`. */
+  const allShow = async (expected: Record<string, string[]>, ...ps: Page[]) => {
+    for (const p of ps) {
+      await p.waitForFunction(
+        (want) => {
+          const got = Object.fromEntries(
+            [...document.querySelectorAll<HTMLElement>('.kb-col')].map((col) => [
+              col.dataset.column!,
+              [...col.querySelectorAll<HTMLElement>('.kb-card .kb-text')].map((c) => c.textContent),
+            ]),
+          );
+          return JSON.stringify(got) === JSON.stringify(want);
+        },
+        expected,
+        { timeout: 5000 },
+      ).catch(async (e) => {
+        throw new Error(`page shows ${JSON.stringify(await shown(p))}, expected ${JSON.stringify(expected)}: ${(e as Error).message}`);
+      });
+    }
+  };
+
+  before(async () => {
+    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
+    t = await startApp();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const p of pages) expect(p.errors, 'page errors').to.deep.equal([]);
+    await browser?.close();
+    await closeAll();
+  });
+
+  it('add, drag and drop, keyboard moves, edit and delete in A appear in B; a late C gets the board', async () => {
+    const a = await open('team', 'Ann');
+    const b = await open('team', 'Bob');
+    await b.locator('#users li', { hasText: 'Ann' }).waitFor();
+
+    // Add: A adds three cards, B adds one; the text is shown as text, never as HTML.
+    for (const text of ['Write the docs', 'Fix the login bug', '<img src=x onerror=alert(1)>']) {
+      await column(a, 'todo').locator('.kb-add input').fill(text);
+      await column(a, 'todo').locator('.kb-add input').press('Enter');
+      await card(a, text).waitFor();
+    }
+    await column(b, 'doing').locator('.kb-add input').fill('Review PR #12');
+    await column(b, 'doing').locator('.kb-add button').click();
+    const afterAdd = { todo: ['Write the docs', 'Fix the login bug', '<img src=x onerror=alert(1)>'], doing: ['Review PR #12'], done: [] };
+    await allShow(afterAdd, a, b);
+    expect(await b.locator('.kb-board img').count()).to.equal(0);
+
+    // Drag and drop in A: "Fix the login bug" onto Done, then "Write the docs" above "Review PR #12".
+    await card(a, 'Fix the login bug').dragTo(column(a, 'done').locator('.kb-cards'));
+    await allShow({ todo: ['Write the docs', '<img src=x onerror=alert(1)>'], doing: ['Review PR #12'], done: ['Fix the login bug'] }, a, b);
+    await card(a, 'Write the docs').dragTo(card(a, 'Review PR #12'), { targetPosition: { x: 20, y: 3 } });
+    await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs', 'Review PR #12'], done: ['Fix the login bug'] }, a, b);
+
+    // Keyboard in B: Alt+→ moves a card to the next column, Alt+↑ moves it up.
+    await card(b, 'Review PR #12').focus();
+    await b.keyboard.press('Alt+ArrowRight');
+    await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs'], done: ['Fix the login bug', 'Review PR #12'] }, a, b);
+    await expect(await b.evaluate(() => (document.activeElement as HTMLElement).querySelector('.kb-text')?.textContent)).to.equal('Review PR #12');
+    await b.keyboard.press('Alt+ArrowUp');
+    await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs'], done: ['Review PR #12', 'Fix the login bug'] }, a, b);
+    // And the buttons: ← on "Fix the login bug".
+    await card(b, 'Fix the login bug').locator('[data-act="left"]').click();
+    await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs', 'Fix the login bug'], done: ['Review PR #12'] }, a, b);
+
+    // Edit in B: shows in A with the editor's name and the new version.
+    await card(b, 'Write the docs').locator('[data-act="edit"]').click();
+    await b.locator('.kb-card.editing textarea').fill('Write the docs (examples page)');
+    await b.locator('.kb-card.editing textarea').press('Enter');
+    await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs (examples page)', 'Fix the login bug'], done: ['Review PR #12'] }, a, b);
+    expect(await card(a, 'Write the docs (examples page)').locator('.kb-who').textContent()).to.equal('edited by Bob · v2');
+
+    // Delete in A.
+    await card(a, '<img src=x').locator('[data-act="delete"]').click();
+    const final = { todo: [], doing: ['Write the docs (examples page)', 'Fix the login bug'], done: ['Review PR #12'] };
+    await allShow(final, a, b);
+    await screenshot(a, 'kanban-a');
+
+    // C opens later: the same board, same version.
+    const c = await open('team', 'Cid');
+    await allShow(final, c);
+    const versions = await Promise.all([a, b, c].map((p) => p.locator('#kanban').getAttribute('data-version')));
+    expect(new Set(versions).size, versions.join()).to.equal(1);
+    expect(await t.app.store.get<Board>('kanban:team:board').then((x) => x!.version)).to.equal(Number(versions[0]));
+    await screenshot(c, 'kanban-c-late-joiner');
+  });
+
+  it('an edit that lost the race keeps the text, says who changed the card, and a second save applies it', async () => {
+    const a = await open('race', 'Ann');
+    const b = await open('race', 'Bob');
+    await column(a, 'todo').locator('.kb-add input').fill('Plan the release');
+    await column(a, 'todo').locator('.kb-add input').press('Enter');
+    await allShow({ todo: ['Plan the release'], doing: [], done: [] }, a, b);
+    // Both open the editor on version 1; Bob saves first.
+    await card(a, 'Plan the release').locator('[data-act="edit"]').click();
+    await card(b, 'Plan the release').locator('[data-act="edit"]').click();
+    await b.locator('.kb-card.editing textarea').fill('Plan the 1.0 release');
+    await b.locator('.kb-card.editing textarea').press('Enter');
+    await card(a, 'Plan the 1.0 release').waitFor({ state: 'detached' }).catch(() => {}); // A is still editing: no text shown
+    await a.locator('.kb-card.editing textarea').fill('Plan the release with QA');
+    await a.locator('.kb-card.editing button', { hasText: 'Save' }).click();
+    await a.locator('.kb-conflict', { hasText: 'Bob changed this card while you were editing' }).waitFor();
+    expect(await a.locator('.kb-theirs').textContent()).to.equal('Plan the 1.0 release');
+    expect(await a.locator('.kb-card.editing textarea').inputValue()).to.equal('Plan the release with QA');
+    await screenshot(a, 'kanban-conflict');
+    await a.locator('.kb-card.editing button', { hasText: 'Save' }).click();
+    await allShow({ todo: ['Plan the release with QA'], doing: [], done: [] }, a, b);
+  });
+});

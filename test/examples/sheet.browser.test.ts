@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, openPage, screenshot } from '../browser';
+import { closeAll, startApp, type TestApp } from '../helpers';
+
+describe('spreadsheet page in a browser', function () {
+  this.timeout(40_000);
+  let t: TestApp;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const errors: string[][] = [];
+
+  before(async () => {
+    // The page script is served from public/js, which only the build writes.
+    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
+    browser = await launchBrowser();
+  });
+  // A fresh app per test: nothing carries over, and a root-level closeAll elsewhere cannot pull it away mid-suite.
+  beforeEach(async () => (t = await startApp()));
+  after(async () => {
+    await browser?.close();
+    await closeAll();
+  });
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+    await closeAll();
+    for (const e of errors.splice(0)) expect(e).to.deep.equal([]);
+  });
+
+  /** A user in their own browser context (own guest cookie), the sheet loaded. */
+  async function user(room: string, name: string): Promise<Page> {
+    const { context, page, errors: errs } = await openPage(browser, t.httpUrl(`/examples/spreadsheet?room=${room}&name=${name}`));
+    contexts.push(context);
+    errors.push(errs);
+    await page.locator('#sheet[data-ready="true"]').waitFor();
+    return page;
+  }
+  const cell = (page: Page, ref: string) => page.locator(`td[data-ref="${ref}"]`);
+  const value = (page: Page, ref: string) => cell(page, ref).locator('.v');
+  async function type(page: Page, ref: string, text: string): Promise<void> {
+    await cell(page, ref).click();
+    await page.keyboard.type(text);
+    await page.keyboard.press('Enter');
+  }
+  async function shows(page: Page, ref: string, text: string): Promise<void> {
+    await value(page, ref).filter({ hasText: new RegExp(`^${text.replace(/[$()*+.?[\\\]^{|}]/g, '\\$&')}$`) }).waitFor({ timeout: 5000 });
+  }
+
+  it('formulas computed for everyone, dependents follow edits, presence shows, a late third user sees it all', async () => {
+    const alice = await user('b1', 'Alice');
+    const bob = await user('b1', 'Bob');
+    expect(await cell(alice, 'Z100').count()).to.equal(1); // 26 × 100
+
+    // Alice types a number and a formula reading it: both see the computed value.
+    await type(alice, 'B1', '21');
+    await type(alice, 'A1', '=B1*2');
+    for (const p of [alice, bob]) await shows(p, 'A1', '42');
+    await type(alice, 'A2', '=SUM(A1:B1)');
+    await type(alice, 'A3', '=AVG(A1:B1) / 0');
+    for (const p of [alice, bob]) {
+      await shows(p, 'A2', '63');
+      await shows(p, 'A3', '#DIV/0!');
+    }
+
+    // Bob changes the referenced cell: the dependents update in both pages.
+    await type(bob, 'B1', '50');
+    for (const p of [alice, bob]) {
+      await shows(p, 'A1', '100');
+      await shows(p, 'A2', '150');
+    }
+    // The formula bar shows the raw input of the selected cell.
+    await cell(bob, 'A1').click();
+    expect(await bob.inputValue('#formula')).to.equal('=B1*2');
+    expect(await bob.textContent('#name-box')).to.equal('A1');
+
+    // Presence: Alice selects C3; Bob sees an outline with her name there. Moving clears it.
+    await cell(alice, 'C3').click();
+    await bob.locator('td[data-ref="C3"].remote .tag', { hasText: 'Alice' }).waitFor();
+    await cell(alice, 'D4').click();
+    await bob.locator('td[data-ref="D4"].remote .tag', { hasText: 'Alice' }).waitFor();
+    expect(await cell(bob, 'C3').getAttribute('class')).to.not.match(/remote/);
+    await alice.locator('td[data-ref="A1"].remote .tag', { hasText: 'Bob' }).waitFor();
+    await screenshot(alice, 'sheet-alice');
+
+    // A third user, later: the sheet (inputs and values) and where the others are.
+    const carol = await user('b1', 'Carol');
+    await shows(carol, 'A1', '100');
+    await shows(carol, 'B1', '50');
+    await shows(carol, 'A2', '150');
+    await shows(carol, 'A3', '#DIV/0!');
+    await carol.locator('td[data-ref="D4"].remote .tag', { hasText: 'Alice' }).waitFor();
+    await carol.locator('td[data-ref="A1"].remote .tag', { hasText: 'Bob' }).waitFor();
+    await cell(carol, 'A2').click();
+    expect(await carol.inputValue('#formula')).to.equal('=SUM(A1:B1)');
+    expect(await carol.locator('#people li').allTextContents()).to.have.members(['Carol (you) · A2', 'Alice · D4', 'Bob · A1']);
+    await screenshot(carol, 'sheet-carol-late');
+
+    // Bob leaves: his outline disappears for the others.
+    await contexts[1]!.close();
+    await carol.waitForFunction(() => !document.querySelector('td[data-ref="A1"]')!.classList.contains('remote'));
+    await alice.waitForFunction(() => !document.querySelector('td[data-ref="A1"]')!.classList.contains('remote'));
+  });
+
+  it('cycles and bad formulas show error values for everyone and recover; text is rendered as text', async () => {
+    const alice = await user('b2', 'Alice');
+    const bob = await user('b2', 'Bob');
+    await type(alice, 'A1', '=B1+1');
+    await type(bob, 'B1', '=A1*2');
+    for (const p of [alice, bob]) {
+      await shows(p, 'A1', '#CYCLE!');
+      await shows(p, 'B1', '#CYCLE!');
+    }
+    await type(alice, 'C1', '=1+');
+    await type(alice, 'C2', '=AA1');
+    await type(alice, 'C3', '<img src=x onerror="document.title=1">');
+    for (const p of [alice, bob]) {
+      await shows(p, 'C1', '#ERROR!');
+      await shows(p, 'C2', '#REF!');
+      await shows(p, 'C3', '<img src=x onerror="document.title=1">');
+      expect(await p.locator('#grid img').count()).to.equal(0);
+    }
+    // Breaking the cycle recomputes both cells.
+    await type(bob, 'B1', '5');
+    for (const p of [alice, bob]) {
+      await shows(p, 'A1', '6');
+      await shows(p, 'B1', '5');
+    }
+    expect(await cell(bob, 'A1').getAttribute('class')).to.not.match(/\berr\b/);
+    await screenshot(bob, 'sheet-errors');
+  });
+
+  it('an edit started before someone else changed the cell is refused as a conflict and shows their value', async () => {
+    const alice = await user('b3', 'Alice');
+    const bob = await user('b3', 'Bob');
+    await type(alice, 'E1', 'first');
+    await shows(bob, 'E1', 'first');
+    // Bob starts editing E1 (version 1)…
+    await cell(bob, 'E1').click();
+    await bob.keyboard.type('mine');
+    // …Alice changes it meanwhile (version 2)…
+    await type(alice, 'E1', 'theirs');
+    await shows(bob, 'E1', 'theirs');
+    // …so Bob's commit is refused: he is told, and everyone keeps Alice's value.
+    await bob.keyboard.press('Enter');
+    await bob.locator('#notice', { hasText: /Not saved: E1 was changed by Alice/ }).waitFor();
+    await shows(bob, 'E1', 'theirs');
+    await shows(alice, 'E1', 'theirs');
+    await screenshot(bob, 'sheet-conflict');
+    // Editing again from the current version works.
+    await type(bob, 'E1', 'mine');
+    await shows(alice, 'E1', 'mine');
+  });
+
+  it('re-syncs after a reconnect: changes made while away arrive', async () => {
+    const alice = await user('b4', 'Alice');
+    await type(alice, 'A1', '7');
+    // Alice goes offline (her reconnects fail) and the server drops her connection.
+    await contexts[0]!.setOffline(true);
+    const [conn] = t.app.sockets!.getConnectionsByChannel('sheet:b4');
+    t.app.sockets!.disconnect(conn!.id, 1012, 'restart');
+    await alice.locator('#status', { hasText: /reconnecting/ }).waitFor();
+    const bob = await user('b4', 'Bob');
+    await type(bob, 'A2', '=A1*6');
+    await type(bob, 'A1', '8');
+    await shows(bob, 'A2', '48');
+    expect(await value(alice, 'A2').textContent()).to.equal('');
+    await contexts[0]!.setOffline(false);
+    await alice.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15_000 });
+    await shows(alice, 'A1', '8');
+    await shows(alice, 'A2', '48');
+    // Chromium logs each refused reconnect while offline: expected here, and only those.
+    const offline = errors[0]!.splice(0).filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e));
+    expect(offline).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Perf guard (issue 7): wsforge's server CPU per delivered message in a small fan-out, compared
+ * with the naive raw `ws` broadcast server measured in the same test, so a later change cannot
+ * silently lose the send-path gains. Same code as `npm run bench`: the servers of bench/servers/
+ * and the load generator of bench/load.ts, each in its own child process; server CPU is the
+ * server's own process.cpuUsage() around each round.
+ *
+ * Rounds alternate between the two servers and the best (lowest) of each is compared, so a burst
+ * of background load during one round does not decide the outcome.
+ */
+import { expect } from 'chai';
+import {
+  closeTopology,
+  measureConnect,
+  measureRound,
+  pinning,
+  startLoad,
+  startServer,
+  waitForConnections,
+  type LoadProcess,
+  type RoundMeasure,
+  type ServerKind,
+  type ServerProcess,
+} from '../bench/lib/drive';
+
+/** wsforge may use at most GUARD × the naive server's CPU per delivery. */
+const GUARD = 1.5;
+const SUBSCRIBERS = 200;
+const MESSAGES = 800; // × 201 recipients = 160,800 deliveries per round
+const REPS = 3;
+/** Past this, no new repetition starts (each server has had at least one). */
+const BUDGET_MS = 12_000;
+const kinds: ServerKind[] = ['wsforge', 'raw-ws'];
+
+describe('perf guard: fan-out server CPU per delivery, wsforge vs naive ws', function () {
+  this.timeout(30_000);
+  let load: LoadProcess | undefined;
+  const servers = new Map<ServerKind, ServerProcess>();
+
+  before(async function () {
+    this.timeout(20_000);
+    const pins = pinning(true);
+    const [l, ...s] = await Promise.allSettled([startLoad({ cpus: pins.load }), ...kinds.map((k) => startServer(k, { cpus: pins.server }))]);
+    // Keep whatever started, so `after` stops it even if something else failed.
+    if (l!.status === 'fulfilled') load = l!.value;
+    kinds.forEach((k, i) => {
+      const r = s[i]!;
+      if (r.status === 'fulfilled') servers.set(k, r.value as ServerProcess);
+    });
+    for (const r of [l!, ...s]) if (r.status === 'rejected') throw r.reason;
+    for (const [kind, server] of servers) {
+      await measureConnect(load!, server, { key: kind, kind, groups: 1, perGroup: SUBSCRIBERS + 1, concurrency: 50, timeoutMs: 10_000, prefix: 'guard' });
+      await waitForConnections(server, SUBSCRIBERS + 1, 5_000);
+      await round(kind, 150); // warm-up: JIT and buffers, not measured
+    }
+  });
+
+  after(async () => {
+    for (const kind of servers.keys()) await closeTopology(load!, kind).catch(() => {});
+    await Promise.all([...servers.values(), ...(load ? [load] : [])].map((c) => c.stop()));
+  });
+
+  function round(kind: ServerKind, messages: number): Promise<RoundMeasure> {
+    return measureRound(load!, servers.get(kind)!, { key: kind, messages, windowDeliveries: 32 * (SUBSCRIBERS + 1), payloadBytes: 256, capMs: 4_000, drainMs: 8_000 });
+  }
+
+  it(`wsforge uses at most ${GUARD}× the naive ws server's CPU per delivery`, async function () {
+    const start = Date.now();
+    const best = new Map<ServerKind, RoundMeasure>();
+    const all: Record<string, string[]> = { wsforge: [], 'raw-ws': [] };
+    for (let rep = 0; rep < REPS && (rep === 0 || Date.now() - start < BUDGET_MS); rep++) {
+      for (const kind of kinds) {
+        const m = await round(kind, MESSAGES);
+        all[kind]!.push(m.cpuUsPerDelivery.toFixed(3));
+        if (!best.has(kind) || m.cpuUsPerDelivery < best.get(kind)!.cpuUsPerDelivery) best.set(kind, m);
+      }
+    }
+    const w = best.get('wsforge')!.cpuUsPerDelivery;
+    const r = best.get('raw-ws')!.cpuUsPerDelivery;
+    const ratio = w / r;
+    const summary = `measured ${ratio.toFixed(2)}×: wsforge ${w.toFixed(3)} µs, raw ws ${r.toFixed(3)} µs per delivery (best of ${all.wsforge!.length})`;
+    this.test!.title += ` — ${summary}`;
+    console.log(`      perf guard: wsforge rounds [${all.wsforge!.join(', ')}] µs, raw ws rounds [${all['raw-ws']!.join(', ')}] µs → ${summary}`);
+    expect(ratio, summary).to.be.at.most(GUARD);
+  });
+});
