@@ -65,6 +65,7 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/sockets'));
   router.get('/admin/sockets', (req, res) => res.type('html').send(socketsPage(chrome(req, res), sockets.node)));
+  // Every node of a cluster (just this one with the in-process bus), for scripts.
   router.get('/admin/sockets.json', async (_req, res) => res.json(await sockets.clusterStatus()));
   router.get('/admin/sockets/tap', (req, res) => res.type('html').send(tapPage(chrome(req, res), config.admin.tapRows)));
   router.get('/admin/sockets/chan/:key', (req, res) => {

@@ -8,7 +8,7 @@
  * (it receives its own messages, as in a chat). Started by bench/run.ts or test/perf.test.ts and
  * driven over IPC (ops below); nothing here opens anything but 127.0.0.1.
  *
- * Every payload is `#<send time, ms>#<tag>#` padded with `x` to `payloadBytes` characters: the
+ * Every payload is `#T<send time, ms>#<tag>#` padded with `x` to `payloadBytes` characters: the
  * tag is the sequence number (or `P<n>` for a barrier probe), the time gives the latency.
  */
 import { performance } from 'node:perf_hooks';
@@ -104,7 +104,7 @@ interface Conn {
 
 const pad = 'x'.repeat(64 * 1024);
 function payload(time: string, tag: string, bytes: number): string {
-  const head = `#${time}#${tag}#`;
+  const head = `#T${time}#${tag}#`;
   return head.length >= bytes ? head : head + pad.slice(0, bytes - head.length);
 }
 
@@ -128,6 +128,7 @@ const dialects: Record<ServerKind, { url(port: number, ch: string): string; fram
 };
 
 const probeMarker = Buffer.from('#P');
+const timeMarker = Buffer.from('#T');
 
 export class Topology {
   readonly conns: Conn[] = [];
@@ -259,9 +260,9 @@ export class Topology {
     }
     if (mode === Mode.latency) {
       if (!conn.publisher) {
-        const at = data.indexOf(0x23); // '#'
-        const end = data.indexOf(0x23, at + 1);
-        this.latencies[this.latencyCount++] = performance.now() - Number(data.toString('latin1', at + 1, end));
+        const at = data.indexOf(timeMarker);
+        const end = data.indexOf(0x23, at + 2); // '#'
+        this.latencies[this.latencyCount++] = at < 0 ? NaN : performance.now() - Number(data.toString('latin1', at + 2, end));
       }
       if (++this.received === this.expected) this.wake?.();
       return;
@@ -429,6 +430,7 @@ export class Topology {
     const cpu = process.cpuUsage(cpu0);
     this.end();
     const lat = this.latencies.subarray(0, this.latencyCount).sort();
+    if (lat.length && Number.isNaN(lat[lat.length - 1]!)) throw new Error('latency: a delivery without a readable send time');
     const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.ceil(q * lat.length) - 1)]! : NaN);
     let sum = 0;
     for (const v of lat) sum += v;

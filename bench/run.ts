@@ -496,7 +496,7 @@ function markdown(rows: Row[], mdPath: string): string {
   }
   lines.push('');
   lines.push('## Scenarios (exact sizes of this run)', '');
-  lines.push(`Every publish carries a ${sizes.payloadBytes}-character payload (\`#<send time>#<seq>#xxx…\`). The publisher of a channel is a member of it and gets its own message back, on all three servers, so a publish to a channel of N members is N deliveries. All traffic is on 127.0.0.1.`, '');
+  lines.push(`Every publish carries a ${sizes.payloadBytes}-character payload (\`#T<send time>#<seq>#xxx…\`). The publisher of a channel is a member of it and gets its own message back, on all three servers, so a publish to a channel of N members is N deliveries. All traffic is on 127.0.0.1.`, '');
   lines.push(`- **(a) fan-out**: 1 publisher + ${fo.subscribers.toLocaleString('en-US')} subscribers in one channel (${(fo.subscribers + 1).toLocaleString('en-US')} deliveries per publish). Warm-up round of ${fo.warmupMessages} publishes, then ${fo.rounds} measured rounds of ${fo.messages.toLocaleString('en-US')} publishes (${(fo.messages * (fo.subscribers + 1)).toLocaleString('en-US')} deliveries) per server, rounds interleaved across servers; at most ${fo.windowDeliveries.toLocaleString('en-US')} deliveries (${Math.round(fo.windowDeliveries / (fo.subscribers + 1))} publishes) in flight; a round stops publishing after ${fo.capMs / 1000} s (then waits for what it sent) — rounds that did: ${cappedNote(results.fanout)}. Median of the rounds (range in brackets).`);
   lines.push(`- **(b) latency**: the same connections, ${la.messages.toLocaleString('en-US')} publishes at a fixed ${la.ratePerSecond}/s; latency = receive time − send time in the payload, both read in the load generator, over the ${(la.messages * fo.subscribers).toLocaleString('en-US')} subscriber deliveries (the publisher's copy left out).`);
   lines.push(`- **(c) many channels**: ${(c.groups * c.perGroup).toLocaleString('en-US')} connections in ${c.groups.toLocaleString('en-US')} channels of ${c.perGroup}; the first member of each channel publishes, round-robin over the channels. Warm-up of ${c.warmupMessages.toLocaleString('en-US')} publishes, then ${c.rounds} rounds of ${c.messages.toLocaleString('en-US')} publishes (${(c.messages * c.perGroup).toLocaleString('en-US')} deliveries), at most ${c.windowDeliveries.toLocaleString('en-US')} deliveries in flight, ${c.capMs / 1000} s cap (capped rounds: ${cappedNote(results.channels)}). One server at a time, each in a fresh process.`);
@@ -520,6 +520,15 @@ function markdown(rows: Row[], mdPath: string): string {
     for (const x of t) lines.push(`| ${x.target} | ${rat(x.measured)} | ${x.met === null ? '—' : x.met ? 'yes' : 'no'} |`);
     lines.push('');
   }
+  lines.push('## Reading these numbers', '');
+  lines.push('- The machine has 2 cores: the server under test and the load generator each get one (pinned), so deliveries/s is bounded by whichever saturates first (see the "CPU busy" rows); server CPU per delivery is the number to compare.');
+  lines.push('- Most of the server\'s CPU per delivery is kernel time (a `write` per message per socket; on loopback TCP much of the receiving side\'s network stack runs on the sending CPU too); the `system` share is in results.json (`serverSystemUs` per round).');
+  lines.push('- Socket.IO\'s adapter encodes a broadcast once, WebSocket frame included (`wsPreEncodedFrame`), and writes that buffer to every socket; the naive raw `ws` server builds a frame per recipient. That is why Socket.IO can beat the naive server here.');
+  lines.push('- wsforge runs with its defaults (channel history stamping, presence, per-connection counters and limits); only the per-address connection cap and the inbound frame rate limit are lifted for the benchmark route. Its frames are larger (history position) — see bytes per delivered frame.');
+  lines.push('- (a) setup: joining 1,001 connections of distinct users to one channel costs wsforge O(n²) presence traffic (each join is announced to every member); it is measured apart and never inside a round.');
+  lines.push('- (b) at 100 publishes/s × 1,001 recipients = 100,100 deliveries/s, this machine runs close to its limit, so queueing shows in the percentiles. Under contention from other processes all latencies grow by orders of magnitude.');
+  lines.push('- Runs with `--cpu-prof` are slower (profiler overhead): use them to see where time goes, not for these tables.');
+  lines.push('');
   if (errors.length) {
     lines.push('## Errors', '');
     for (const e of errors) lines.push(`- ${e.split('\n')[0]}`);

@@ -13,7 +13,7 @@ export interface WebSocketLike {
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
 }
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
 export interface SocketOptions<P extends Protocol<any, any, any>> {
   /** A ws:/wss: or http(s): URL, or a path such as `/example/socket?ch=room1` resolved against `location` (wss on https pages). */
@@ -38,11 +38,21 @@ export interface SocketOptions<P extends Protocol<any, any, any>> {
   backoff?: BackoffOptions;
   /** A connection must stay open this long, in ms, before the backoff starts again from its shortest delay. Default 5000. */
   stableAfterMs?: number;
+  /**
+   * A credential (JWT) for routes that require one, or a function giving a fresh one: called on
+   * every connect and when the server warns the current one expires (then sent as `refresh`).
+   * Sent as a `bearer.<token>` subprotocol, since browsers cannot set headers.
+   */
+  token?: string | (() => string | Promise<string>);
+  /** Send the token in a first `auth` frame instead (routes with `authInFirstMessage`). Default false. */
+  authInFirstMessage?: boolean;
 }
 
 const OPEN = 1;
 /** Close code of a server-side kick: never reconnect after it. */
 const KICKED = 4000;
+/** Credential expired or refused: reconnect only with a token function that can give a fresh one. */
+const AUTH_EXPIRED = 4001;
 
 /**
  * A WebSocket that speaks wsforge's `{channel, cmd, param, ref?}` frames, typed by protocol P:
@@ -57,6 +67,8 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   private readonly onError: (service: string, error: string) => void;
   private readonly onClose?: (code: number, reason: string, retryInMs?: number) => void;
   private readonly WebSocket: WebSocketConstructor;
+  private readonly token?: string | (() => string | Promise<string>);
+  private readonly authInFirstMessage: boolean;
   private readonly maxQueue: number;
   private readonly requestTimeout: number;
   private readonly stableAfterMs: number;
@@ -103,7 +115,9 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     this.requestTimeout = o.requestTimeout ?? 10_000;
     this.stableAfterMs = o.stableAfterMs ?? 5000;
     this.backoff = new Backoff(o.backoff);
-    this.open();
+    this.token = o.token;
+    this.authInFirstMessage = o.authInFirstMessage ?? false;
+    void this.open();
   }
 
   get connected(): boolean {
@@ -143,6 +157,8 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   async leave(channel: string): Promise<{ removed: boolean }> {
     const reply = await this.call<{ removed: boolean }>(channel, 'leave', {}, this.requestTimeout);
     this.channels.delete(channel);
+    // Else a left channel's position would go on taking one of the reconnect URL's `wsf_since` slots.
+    this.positions.delete(channel);
     return reply;
   }
 
@@ -153,11 +169,21 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     this.ws?.close(1000);
   }
 
-  private open(): void {
-    const ws = new this.WebSocket(this.resumeUrl());
+  private async open(): Promise<void> {
+    let token: string | undefined;
+    try {
+      token = typeof this.token === 'function' ? await this.token() : this.token;
+    } catch (e) {
+      this.onError('auth', `no token: ${(e as Error).message}`);
+      return this.closed(AUTH_EXPIRED, 'no token');
+    }
+    if (this.stopped) return;
+    const inFrame = token !== undefined && this.authInFirstMessage;
+    const ws = new this.WebSocket(this.resumeUrl(), token && !inFrame ? ['wsforge', `bearer.${token}`] : undefined);
     this.ws = ws;
     ws.onopen = () => {
       this.stableTimer = setTimeout(() => this.backoff.reset(), this.stableAfterMs);
+      if (inFrame) ws.send(JSON.stringify({ channel: '', cmd: 'auth', param: { token } }));
       // Re-join before flushing: queued frames may be meant for those channels.
       for (const channel of this.channels) {
         this.join(channel).catch((e: Error) => this.onError('join', `${channel}: ${e.message}`));
@@ -167,14 +193,27 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     };
     ws.onmessage = (event: { data: unknown }) => this.receive(String(event.data));
     ws.onerror = (event: { message?: string }) => this.onError('socket', event.message ?? 'connection error');
-    ws.onclose = ({ code, reason }: { code: number; reason: string }) => {
-      clearTimeout(this.stableTimer);
-      if (code === KICKED) this.stopped = true;
-      const retryInMs = this.stopped ? undefined : this.backoff.next();
-      if (retryInMs !== undefined) this.retryTimer = setTimeout(() => this.open(), retryInMs);
-      if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
-      this.onClose?.(code, reason, retryInMs);
-    };
+    ws.onclose = ({ code, reason }: { code: number; reason: string }) => this.closed(code, reason);
+  }
+
+  private closed(code: number, reason: string): void {
+    clearTimeout(this.stableTimer);
+    // A kick is final; so is a refused credential unless a token function can give a new one.
+    if (code === KICKED || (code === AUTH_EXPIRED && typeof this.token !== 'function')) this.stopped = true;
+    const retryInMs = this.stopped ? undefined : this.backoff.next();
+    if (retryInMs !== undefined) this.retryTimer = setTimeout(() => void this.open(), retryInMs);
+    if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
+    this.onClose?.(code, reason, retryInMs);
+  }
+
+  /** Answers `token-expiring`: a fresh token from the token function, sent as the built-in `refresh`. */
+  private async refresh(): Promise<void> {
+    try {
+      const token = await (this.token as () => string | Promise<string>)();
+      await this.call('', 'refresh', { token }, this.requestTimeout);
+    } catch (e) {
+      this.onError('auth', `refresh failed: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -229,6 +268,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     }
     // The server closes with 4000 right after this; it must not be mistaken for an outage.
     if (frame.cmd === 'close-connection') this.stopped = true;
+    if (frame.cmd === 'token-expiring' && typeof this.token === 'function') void this.refresh();
     this.onMessage?.(frame);
     if (frame.cmd === 'error') this.onError('server', (frame.param as { message: string }).message);
   }

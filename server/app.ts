@@ -12,6 +12,9 @@ import { resolveConfig, type Config, type ConfigInput } from './config';
 import { builtinFeatures } from './features';
 import type { Feature } from './features/feature';
 import { refuseUpgrade } from './socket/router';
+import { securityHeaders } from './security-headers';
+import { JwtAuthenticator } from './socket/auth';
+import { OriginPolicy } from './socket/origin';
 import { SocketService } from './socket/service';
 import { MemoryStore } from './store/memory-store';
 import type { StateStore } from './store/store';
@@ -62,9 +65,18 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
   const server = createServer(app);
   // Metrics observe the service (errors, closes, handler times) from its first connection on.
   const metrics = new Metrics();
-  const sockets = config.wsEnabled ? new SocketService({ ...config.socket, nodeId, bus: cluster?.bus, logger: log, observer: metrics }) : undefined;
+  const sockets = config.wsEnabled ? new SocketService({
+        ...config.socket,
+        nodeId,
+        bus: cluster?.bus,
+        logger: log,
+        observer: metrics,
+        origins: new OriginPolicy(config.allowedOrigins, config.allowLocalhostOrigins),
+        authenticator: config.jwt && new JwtAuthenticator(config.jwt),
+      }) : undefined;
   server.on('upgrade', sockets ? sockets.handleUpgrade : (_req, socket) => refuseUpgrade(socket, 404, 'WebSockets are disabled (WS_ENABLED=false)'));
 
+  app.use(securityHeaders());
   app.use(express.static(`${root}public`, { index: false, maxAge: '1h' }));
   const guests = new GuestIdentity(config.sessionSecret);
   const router = express.Router();

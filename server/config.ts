@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { RateLimit } from './socket/rate-limit';
 import { serviceDefaults } from './socket/service';
 
 /**
@@ -39,6 +40,18 @@ const envSchema = z.object({
   CLUSTER_HEARTBEAT_MS: int(100, 2000),
   CLUSTER_NODE_TTL_MS: int(300, 10_000),
   CLUSTER_STATUS_TIMEOUT_MS: int(10, serviceDefaults.clusterStatusTimeoutMs),
+  NODE_ENV: z.string().optional(),
+  JWT_SECRET: z.string().min(32, 'expected at least 32 characters for HS256').optional(),
+  JWT_JWKS_URL: z.url({ message: 'expected an https:// URL' }).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  WS_ALLOWED_ORIGINS: z.string().optional(),
+  WS_MAX_CONNECTIONS_PER_IP: int(1, serviceDefaults.maxConnectionsPerIp),
+  WS_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(serviceDefaults.rateLimit.perSecond),
+  WS_RATE_LIMIT_BURST: int(1, serviceDefaults.rateLimit.burst),
+  WS_RATE_LIMIT_STRIKES: int(1, serviceDefaults.rateLimit.maxStrikes),
+  WS_AUTH_TIMEOUT_MS: int(100, serviceDefaults.authTimeoutMs),
+  WS_TOKEN_WARN_MS: int(0, serviceDefaults.tokenWarnMs),
   ADMIN_TOKEN: secret('ADMIN_TOKEN'),
   ADMIN_API_KEY: secret('ADMIN_API_KEY'),
   ADMIN_SESSION_HOURS: z.coerce.number().int().min(1).max(720).default(12),
@@ -64,6 +77,11 @@ export interface Config {
   wsEnabled: boolean;
   /** Set → several nodes share delivery, presence, history and feature state over Redis. */
   cluster?: { redisUrl: string; prefix: string; heartbeatMs: number; nodeTtlMs: number };
+  /** JWT verification for socket routes that require a credential; unset → only anonymous routes accept connections. */
+  jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /** Exact browser origins allowed besides the page's own (`*` for any); localhost is allowed too unless NODE_ENV=production. */
+  allowedOrigins: string[];
+  allowLocalhostOrigins: boolean;
   socket: {
     maxPayload: number;
     maxBufferedBytes: number;
@@ -76,6 +94,10 @@ export interface Config {
     historySize: number;
     historyTtlMs: number;
     clusterStatusTimeoutMs: number;
+    maxConnectionsPerIp: number;
+    rateLimit: RateLimit;
+    authTimeoutMs: number;
+    tokenWarnMs: number;
   };
   admin: {
     /** Credential for the admin pages, their socket and /metrics; unset: loopback peers only. */
@@ -128,6 +150,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     nodeId: e.NODE_ID,
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+    jwt:
+      e.JWT_SECRET || e.JWT_JWKS_URL
+        ? { secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
+        : undefined,
+    allowedOrigins: (e.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    allowLocalhostOrigins: e.NODE_ENV !== 'production',
     wsEnabled: e.WS_ENABLED,
     cluster: e.REDIS_URL ? { redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS } : undefined,
     socket: {
@@ -142,6 +170,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       historySize: e.WS_HISTORY_SIZE,
       historyTtlMs: e.WS_HISTORY_TTL_MS,
       clusterStatusTimeoutMs: e.CLUSTER_STATUS_TIMEOUT_MS,
+      maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
+      rateLimit: { perSecond: e.WS_RATE_LIMIT_PER_SECOND, burst: e.WS_RATE_LIMIT_BURST, maxStrikes: e.WS_RATE_LIMIT_STRIKES },
+      authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
+      tokenWarnMs: e.WS_TOKEN_WARN_MS,
     },
     admin: {
       token: e.ADMIN_TOKEN,

@@ -346,11 +346,12 @@ describe('admin', function () {
       expect(await long.text()).to.contain('at most 16 characters');
     });
 
-    it('GET /admin/sockets.json returns status()', async () => {
+    it('GET /admin/sockets.json returns the (cluster) status', async () => {
       const t = await startApp();
       const client = await exampleClient(t, 'json-room', { 'user-agent': 'json-agent' });
       await client.sync();
       const status = await (await get(t, '/admin/sockets.json')).json();
+      expect(status.nodes).to.deep.equal([t.app.sockets!.node]);
       expect(status.counts.connections).to.equal(1);
       expect(status.channels).to.deep.include({ key: 'json-room', members: 1, users: 1 });
       const [conn] = status.connections;

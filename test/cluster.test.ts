@@ -586,6 +586,32 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
     await late.waitFor({ cmd: 'recovery-failed' }, 3000);
   });
 
+  it('keeps exactly WS_HISTORY_SIZE frames per channel in Redis; reports the memory a frame costs', async () => {
+    const node = await startInProcessNode(redis, 'mem:', 'mem', { historySize: 100, historyTtlMs: 60_000 });
+    const r = new Redis(redis.url);
+    try {
+      const k = new Keys('mem:');
+      const rows: string[] = [];
+      for (const bytes of [100, 1000]) {
+        const channel = `mem${bytes}`;
+        // The node publishes only while it has a member (no subscriber needed for history, but a realistic path).
+        const member = await connect(node.url(`/example/socket?ch=${channel}`));
+        await member.sync();
+        const text = 'x'.repeat(bytes);
+        for (let i = 0; i < 150; i++) node.app.sockets!.writeChannel({ channel, cmd: 'chat', param: { text } });
+        await eventually(async () => expect(Number(await r.hget(k.historyMeta(channel), 'seq'))).to.be.at.least(151), 3000);
+        expect(await r.xlen(k.historyStream(channel)), 'exactly the last WS_HISTORY_SIZE').to.equal(100);
+        const frame = Buffer.byteLength((await r.xrange(k.historyStream(channel), '-', '+', 'COUNT', 1))[0]![1][3]!);
+        const stream = Number(await r.call('MEMORY', 'USAGE', k.historyStream(channel), 'SAMPLES', '0'));
+        const meta = Number(await r.call('MEMORY', 'USAGE', k.historyMeta(channel), 'SAMPLES', '0'));
+        rows.push(`${bytes} B text (${frame} B stamped frame): stream ${stream} B + meta ${meta} B for 100 frames = ${Math.round(stream / 100)} B a frame (${Math.round(stream / 100 - frame)} B over the frame itself)`);
+      }
+      console.log(rows.map((x) => `      ${x}`).join('\n'));
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('hands recovery-failed to the Socket client\'s onMessage and drops its position, so the app can resync', async () => {
     const { channel, say } = await channelOn(a);
     const s = new RecordingSocket(a.url(`/example/socket?ch=${channel}`));

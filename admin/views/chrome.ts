@@ -29,6 +29,7 @@ const tabs: Array<[key: AdminPage['tab'], href: string, label: string]> = [
 
 /** The admin frame: tabs, live indicator, access notice or sign-out, then the page. */
 export function adminPage(access: Access, page: AdminPage): string {
+  // Attribute names come from the page functions, values are escaped like everything else.
   const data = Object.entries(page.data ?? {}).map(([name, value]) => html` data-${name}="${value}"`);
   return layout({
     title: page.title,

@@ -236,7 +236,9 @@ function cardEl(card: Card): HTMLLIElement {
     cardEls.set(card.id, li);
   }
   const ed = editors.get(card.id);
-  const key = ed ? `edit:${card.version}:${ed.note ?? ''}` : `view:${card.version}:${card.updatedBy}`;
+  // An open editor is rebuilt only when its note changes: someone else's edit meanwhile must not
+  // take the text or the focus from the person typing (their save will meet the conflict).
+  const key = ed ? `edit:${ed.note ?? ''}` : `view:${card.version}:${card.updatedBy}`;
   if (li.dataset.rendered === key) return li;
   li.dataset.rendered = key;
   li.draggable = !ed;
@@ -276,7 +278,9 @@ function cardEl(card: Card): HTMLLIElement {
       } else if (e.key === 'Escape') cancel.click();
       e.stopPropagation();
     });
+    const hadFocus = li.contains(document.activeElement);
     li.replaceChildren(form);
+    if (hadFocus) area.focus();
     return li;
   }
   const text = el('div', 'kb-text', card.text);
@@ -308,11 +312,7 @@ function render(): void {
       const at = list.children[i];
       if (at !== li) list.insertBefore(li, at ?? null);
     });
-    while (list.children.length > col.cards.length) {
-      const extra = list.children[col.cards.length] as HTMLElement;
-      if (extra.classList.contains('kb-drop')) break;
-      extra.remove();
-    }
+    for (const extra of [...list.children].slice(col.cards.length)) if (!extra.classList.contains('kb-drop')) extra.remove();
     list.classList.toggle('empty', col.cards.length === 0);
   }
   for (const [id, li] of cardEls) {

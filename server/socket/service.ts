@@ -468,21 +468,22 @@ export class SocketService implements Delivery {
     return this.channels.get(channel)?.users() ?? [];
   }
 
-  status(): Status {
+  /** Totals and sizes only: cheap enough to call every second whatever the number of connections. */
+  counts(): Status['counts'] {
     const totals = new Counters().add(this.closedTotals);
-    const connections = [];
-    for (const c of this.connections.values()) {
-      totals.add(c.counters);
-      connections.push(c.status(this.node));
-    }
+    for (const c of this.connections.values()) totals.add(c.counters);
+    return { connections: this.connections.size, channels: this.channels.size, ...totals.toJSON() };
+  }
+
+  status(): Status {
     const channels = [...this.channels.values()].map((ch) => ({ key: ch.key, members: ch.size, users: ch.users().length }));
     return {
       node: this.node,
       startedAt: this.startedAt,
       uptimeMs: Date.now() - this.startedAt,
-      counts: { connections: this.connections.size, channels: this.channels.size, ...totals.toJSON() },
+      counts: this.counts(),
       channels,
-      connections,
+      connections: [...this.connections.values()].map((c) => c.status(this.node)),
     };
   }
 

@@ -44,6 +44,21 @@ describe('draw page in a browser', function () {
     return page;
   };
 
+  /** A page (own context) whose WebSocket connections go through a switch: while `outage.on`, every (re)connect fails. */
+  const openSwitched = async (room: string, name: string) => {
+    const outage = { on: false };
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
+    await context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    pages.push({ page, errors, close: () => context.close() });
+    await page.goto(t.httpUrl(`/examples/draw?room=${room}&name=${name}`));
+    await page.locator('#status[data-state="connected"]').waitFor();
+    return { page, outage };
+  };
+
   before(async () => {
     execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
     // A second whiteboard at /t/draw without a practical frame rate limit, for the bulk drawing.
@@ -150,5 +165,27 @@ describe('draw page in a browser', function () {
     expect(inked).to.be.above(50_000);
     expect(visible / inked).to.be.below(0.002);
     await screenshot(late, 'draw-late-after-compaction');
+  });
+
+  it('a page cut off from the server shows it, reconnects, and gets the strokes it missed', async () => {
+    const { page: a, outage } = await openSwitched('board-3', 'Ann');
+    const b = await open('board-3', 'Bob');
+    outage.on = true;
+    const [conn] = t.app.sockets!.getConnectionsByChannel('draw:board-3').filter((c) => c.profile.name === 'Ann');
+    t.app.sockets!.disconnect(conn!.id, 1012, 'restarting');
+    await a.locator('#status[data-state="reconnecting"]').waitFor();
+    await b.locator('.swatch[data-color="#e03131"]').click();
+    await b.locator('.size-btn[data-size="28"]').click();
+    await b.mouse.move(...(await screenOf(b, 200, 800)));
+    await b.mouse.down();
+    await b.mouse.move(...(await screenOf(b, 1400, 800)), { steps: 10 });
+    await b.mouse.up();
+    await b.waitForFunction(() => document.getElementById('draw')!.dataset.version === '1');
+    expect(isRed(await pixelAt(a, 800, 800)), 'A missed it').to.equal(false);
+    outage.on = false;
+    await a.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+    await a.waitForFunction(() => document.getElementById('draw')!.dataset.version === '1');
+    expect(isRed(await pixelAt(a, 800, 800))).to.equal(true);
+    expect((await allPixels(a)).equals(await allPixels(b)), "A's canvas is B's").to.equal(true);
   });
 });

@@ -51,6 +51,21 @@ describe('kanban page in a browser', function () {
     }
   };
 
+  /** A page (own context) whose WebSocket connections go through a switch: while `outage.on`, every (re)connect fails. */
+  const openSwitched = async (room: string, name: string) => {
+    const outage = { on: false };
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
+    await context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    pages.push({ page, errors, close: () => context.close() });
+    await page.goto(t.httpUrl(`/examples/kanban?room=${room}&name=${name}`));
+    await page.locator('#status[data-state="connected"]').waitFor();
+    return { page, outage };
+  };
+
   before(async () => {
     execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
     t = await startApp();
@@ -138,5 +153,27 @@ describe('kanban page in a browser', function () {
     await screenshot(a, 'kanban-conflict');
     await a.locator('.kb-card.editing button', { hasText: 'Save' }).click();
     await allShow({ todo: ['Plan the release with QA'], doing: [], done: [] }, a, b);
+  });
+
+  it('a page cut off from the server shows it, reconnects, and re-syncs the changes it missed', async () => {
+    const { page: a, outage } = await openSwitched('outage', 'Ann');
+    const b = await open('outage', 'Bob');
+    await column(b, 'todo').locator('.kb-add input').fill('Before the outage');
+    await column(b, 'todo').locator('.kb-add input').press('Enter');
+    await allShow({ todo: ['Before the outage'], doing: [], done: [] }, a, b);
+    // Hold A's reconnects until B has changed the board.
+    outage.on = true;
+    const [conn] = t.app.sockets!.getConnectionsByChannel('kanban:outage').filter((c) => c.profile.name === 'Ann');
+    t.app.sockets!.disconnect(conn!.id, 1012, 'restarting');
+    await a.locator('#status[data-state="reconnecting"]').waitFor();
+    await column(b, 'doing').locator('.kb-add input').fill('During the outage');
+    await column(b, 'doing').locator('.kb-add input').press('Enter');
+    await card(b, 'Before the outage').locator('[data-act="right"]').click();
+    const after = { todo: [], doing: ['Before the outage', 'During the outage'], done: [] };
+    await allShow(after, b);
+    expect((await shown(a)).doing).to.deep.equal([]); // A missed it
+    outage.on = false;
+    await a.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+    await allShow(after, a);
   });
 });

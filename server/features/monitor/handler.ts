@@ -26,7 +26,7 @@ export function createMonitorHandler(sockets: SocketService, o: MonitorOptions):
     thresholds: o.thresholds,
     sources: {
       counts: () => {
-        const { connections, channels, messagesIn, messagesOut } = sockets.status().counts;
+        const { connections, channels, messagesIn, messagesOut } = sockets.counts();
         return { connections, channels, messagesIn, messagesOut };
       },
     },
