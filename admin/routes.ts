@@ -37,7 +37,7 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     res.type('html').send(loginPage({ csrf: csrf.token(req, res), next: nextPath(req.query.next) }));
   });
   router.post('/admin/login', form, (req, res) => {
-    if (!csrf.verify(req)) return refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token (expired or sent from another site): reload the page and try again');
+    if (!csrf.verify(req)) return csrfRefused(req, res);
     if (access.loopbackOnly) return refuse(req, res, 400, 'Nothing to sign in to', 'ADMIN_TOKEN is not set: the admin answers loopback addresses without signing in');
     const next = nextPath(req.body?.next);
     const cookie = access.login(String(req.body?.token ?? ''), req.secure);
@@ -45,7 +45,7 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     res.append('Set-Cookie', cookie).redirect(303, next);
   });
   router.post('/admin/logout', form, (req, res) => {
-    if (!csrf.verify(req)) return refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token: reload the page and try again');
+    if (!csrf.verify(req)) return csrfRefused(req, res);
     res.append('Set-Cookie', access.logout(req.secure)).redirect(303, '/admin/login');
   });
 
@@ -86,6 +86,10 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     refuse(req, res, status, 'Request failed', err.expose ? String(err.message) : 'internal error');
   };
   router.use('/admin', failed);
+}
+
+function csrfRefused(req: Request, res: Response): void {
+  refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token (expired, or sent from another site): reload the page and try again');
 }
 
 function denied(req: Request, res: Response, verdict: Extract<Verdict, { ok: false }>): void {

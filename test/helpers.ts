@@ -205,8 +205,8 @@ export async function connect(url: string, options: ClientOptions = {}): Promise
 }
 
 /** Attempts an upgrade that should be refused; resolves with the HTTP status line and body. */
-export function refusedUpgrade(url: string, timeoutMs = 2000): Promise<{ status: number; statusMessage: string; body: string }> {
-  const ws = new WebSocket(url);
+export function refusedUpgrade(url: string, timeoutMs = 2000, options: ClientOptions = {}): Promise<{ status: number; statusMessage: string; body: string }> {
+  const ws = new WebSocket(url, options);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.terminate();

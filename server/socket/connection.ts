@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { WebSocket } from 'ws';
 import type { Codec } from './codec';
 import { CloseCode } from './errors';
 import type { Handler } from './handler';
+import type { WriteBatch } from './frame';
 import { Inbox } from './inbox';
 import { TokenBucket, type RateLimit } from './rate-limit';
 import type { RouteOptions } from './router';
@@ -94,18 +96,40 @@ export class Connection {
     return (this.logger ??= this.parentLog.child({ conn: this.id, user: this.profile.id }));
   }
 
-  /**
-   * Sends an already-serialized frame. A reader that lets more than `maxBufferedBytes` pile up
-   * is cut off (close 4008) so it cannot hold the server's memory or slow anyone else.
-   */
+  /** Sends one already-serialized frame (replies, errors, codec output). */
   send(data: string, bytes: number): void {
-    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.writable) return;
     this.ws.send(data);
-    this.counters.messagesOut++;
-    this.counters.bytesOut += bytes;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    this.count(bytes);
+    this.checkBacklog();
+  }
+
+  /** Sends a frame built once for many recipients (frame.ts), batched per event-loop turn. */
+  sendFrame(frame: Buffer, bytes: number, batch: WriteBatch): void {
+    if (!this.writable) return;
+    batch.write(this, frame);
+    this.count(bytes);
+  }
+
+  /** ws keeps the TCP socket private; the frame path writes to it directly. */
+  get socket(): Socket {
+    return (this.ws as unknown as { _socket: Socket })._socket;
+  }
+
+  /** A reader that lets more than `maxBufferedBytes` pile up is cut off (4008). */
+  checkBacklog(): void {
+    if (!this.closing && this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.close(CloseCode.slowConsumer, 'slow consumer: outbound buffer limit exceeded');
     }
+  }
+
+  private get writable(): boolean {
+    return !this.closing && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  private count(bytes: number): void {
+    this.counters.messagesOut++;
+    this.counters.bytesOut += bytes;
   }
 
   /** Starts a close handshake and forces it after `graceMs` if the peer does not answer. */

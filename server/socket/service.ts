@@ -10,6 +10,7 @@ import { Connection, type CloseInfo, type Profile } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
 import { wsforgeProtocol, type Authenticator, type Identity } from './auth';
+import { textFrame, WriteBatch } from './frame';
 import { Gate } from './gate';
 import { OriginPolicy } from './origin';
 import { rateLimitDefaults, type RateLimit } from './rate-limit';
@@ -105,6 +106,7 @@ export class SocketService implements Delivery {
   private accepting = true;
   private readonly bus: Bus;
   private readonly gate: Gate;
+  private readonly batch = new WriteBatch();
 
   constructor(options: Partial<ServiceOptions> = {}) {
     const history = { size: options.historySize ?? serviceDefaults.historySize, ttlMs: options.historyTtlMs ?? serviceDefaults.historyTtlMs };
@@ -434,10 +436,11 @@ export class SocketService implements Delivery {
     }
     if (!recipients) return;
     let dialects: Translations | undefined;
+    let frame: Buffer | undefined;
     for (const c of recipients) {
       if (except.length !== 0 && except.includes(c.id)) continue;
       if (c.recovering !== undefined && target.type === 'channel' && c.recovering.has(target.channel)) c.recovering.get(target.channel)!.push(data);
-      else if (c.codec === undefined) c.send(data, bytes);
+      else if (c.codec === undefined) c.sendFrame((frame ??= textFrame(data)), bytes, this.batch);
       else (dialects ??= new Translations(data)).send(c, c.codec);
     }
   }

@@ -142,10 +142,13 @@ describe('kanban page in a browser', function () {
     // Both open the editor on version 1; Bob saves first.
     await card(a, 'Plan the release').locator('[data-act="edit"]').click();
     await card(b, 'Plan the release').locator('[data-act="edit"]').click();
+    await a.locator('.kb-card.editing textarea').fill('Plan the release with QA');
     await b.locator('.kb-card.editing textarea').fill('Plan the 1.0 release');
     await b.locator('.kb-card.editing textarea').press('Enter');
-    await card(a, 'Plan the 1.0 release').waitFor({ state: 'detached' }).catch(() => {}); // A is still editing: no text shown
-    await a.locator('.kb-card.editing textarea').fill('Plan the release with QA');
+    // Bob's edit reaches Ann's page while she is typing: her editor, text and focus stay.
+    await a.waitForFunction(() => document.getElementById('kanban')!.dataset.version === '2');
+    expect(await a.locator('.kb-card.editing textarea').inputValue()).to.equal('Plan the release with QA');
+    expect(await a.evaluate(() => document.activeElement?.tagName)).to.equal('TEXTAREA');
     await a.locator('.kb-card.editing button', { hasText: 'Save' }).click();
     await a.locator('.kb-conflict', { hasText: 'Bob changed this card while you were editing' }).waitFor();
     expect(await a.locator('.kb-theirs').textContent()).to.equal('Plan the 1.0 release');
