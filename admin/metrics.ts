@@ -8,7 +8,7 @@ const labelledCloseCodes = new Set<number>([...Object.values(CloseCode), 1005, 1
 
 /**
  * Prometheus metrics for GET /metrics. Totals (connections, channels, frames, bytes) are read
- * from status() at scrape time, so they cost nothing between scrapes; errors by code, closes and
+ * from counts() at scrape time, so they cost nothing between scrapes; errors by code, closes and
  * handler durations come from the service's observer hooks. Each app has its own registry.
  */
 export class Metrics implements Observer {
@@ -66,8 +66,8 @@ export class Metrics implements Observer {
   }
 
   /** The Prometheus text exposition, with the totals taken from `status` (this moment's). */
-  render(status: Status): Promise<string> {
-    const c = status.counts;
+  /** This node's metrics: Prometheus scrapes every node, so nothing here is cluster-wide (sums would double). */
+  render(c: Status['counts']): Promise<string> {
     this.connections.set(c.connections);
     this.channels.set(c.channels);
     setTotals(this.frames, c.messagesIn, c.messagesOut);
@@ -76,7 +76,7 @@ export class Metrics implements Observer {
   }
 }
 
-/** status() already keeps the running totals: the counters just mirror them. */
+/** counts() already keeps the running totals: the counters just mirror them. */
 function setTotals(counter: Counter<'direction'>, inbound: number, outbound: number): void {
   counter.reset();
   counter.inc({ direction: 'in' }, inbound);

@@ -60,7 +60,7 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
   router.use('/admin', guard);
   router.get('/metrics', guard, async (_req, res) => {
     // Cluster-wide (every live node), like the admin pages: one scrape sees the whole cluster.
-    res.type(metrics.registry.contentType).send(await metrics.render(await sockets.clusterStatus()));
+    res.type(metrics.registry.contentType).send(await metrics.render(sockets.counts()));
   });
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/sockets'));

@@ -74,7 +74,7 @@ const sizes = {
     messages: quick ? 300 : 1500,
     rounds: Number(argv.rounds ?? (quick ? 2 : 4)),
     /** Publishes of the unmeasured warm-up round (JIT, buffers). */
-    warmupMessages: quick ? 100 : 300,
+    warmupMessages: quick ? 200 : 500,
     /** Deliveries in flight at most: 64 messages × 1,001 recipients. */
     windowDeliveries: 64 * 1001,
     /** A round publishes until `messages` or this, whichever first, then waits for its deliveries. */

@@ -269,6 +269,12 @@ describe('cluster: kill -9 of a node mid-stream', function () {
     }, 10_000, 50);
     await sleep(300); // anything duplicated would have arrived by now
     for (const [i, s] of subscribers.entries()) {
+      const got = s.numbers(channel);
+      const dup = got.find((x, j) => got.indexOf(x) !== j);
+      if (dup !== undefined) {
+        const rows = s.frames.map((f, j) => `${s.receivedAt[j]! - killedAt} ${f.channel} ${f.cmd} ${f.offset ?? ''} ${f.epoch ?? ''} ${JSON.stringify(f.param).slice(0, 60)}`);
+        console.log(`DUP ${dup} sub ${i} opened ${s.openedAt.map((t) => t - killedAt)} closed ${s.closedAt.map((t) => t - killedAt)}\n${rows.filter((r) => !r.includes('"m') || r.includes(`"m${dup - 3}`) || r.includes(`"m${dup - 2}`) || r.includes(`"m${dup - 1}`) || r.includes(`"m${dup}"`) || r.includes(`"m${dup + 1}"`)).join('\n')}`);
+      }
       expect(s.numbers(channel), `subscriber ${i}`).to.deep.equal(range(1, total));
       expect(s.count('recovery-failed'), `subscriber ${i}: recovery-failed`).to.equal(0);
     }

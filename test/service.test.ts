@@ -80,6 +80,8 @@ function testFeature(probe: Probe): Feature {
   const binaryHandler = defineHandler(testProtocol, commands, {
     onBinary: (svc, conn, data) => svc.writeConnection(conn.id, { channel: conn.channel, cmd: 'binary-received', param: { bytes: data.length, first: data[0] } }),
   });
+  // Test routes need no credential; auth is security.test.ts's subject.
+  const open = { anonymous: true };
   return ({ sockets }) => {
     if (!sockets) return;
     sockets.route('/t', (_req, url) => {
@@ -89,14 +91,14 @@ function testFeature(probe: Probe): Feature {
         profile: user ? { id: user, name: url.searchParams.get('name') ?? user } : undefined,
         handler,
       };
-    });
-    sockets.route('/t/binary', () => ({ channel: 'bin', handler: binaryHandler }));
+    }, open);
+    sockets.route('/t/binary', () => ({ channel: 'bin', handler: binaryHandler }), open);
     sockets.route('/t/auth', () => {
       throw new HttpError(401, 'login required');
-    });
+    }, open);
     sockets.route('/t/crash', () => {
       throw new Error('resolver bug: secret detail');
-    });
+    }, open);
   };
 }
 

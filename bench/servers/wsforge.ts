@@ -55,7 +55,8 @@ const benchFeature: Feature = ({ sockets }) => {
 };
 
 const app = createApp({
-  logLevel: 'silent',
+  // BENCH_LOG_LEVEL=debug npm run bench … shows why the service closed a connection.
+  logLevel: (process.env.BENCH_LOG_LEVEL ?? 'silent') as ConfigInput['logLevel'],
   features: [benchFeature],
   // Cast: this limit may not be in the config type yet; createApp passes `socket` on to the service.
   socket: { maxConnectionsPerIp: unlimited } as ConfigInput['socket'],

@@ -61,6 +61,12 @@ export class Connection {
   expiryTimer?: NodeJS.Timeout;
   /** Channels being resumed: their live frames wait here until the replay is sent. */
   recovering?: Map<string, string[]>;
+  /**
+   * Per resumed channel, the last position replayed to it: a live frame at or before it that was
+   * still on its way from Redis (pub/sub and the history read travel on different connections)
+   * is a duplicate. Dropped at the first later frame.
+   */
+  replayedTo?: Map<string, { epoch: string; offset: number }>;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
   closing = false;
   /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { tokenFrom, type Authenticator, type Identity } from './auth';
 import type { Connection } from './connection';
 import { ErrorCode, SocketError } from './errors';
@@ -24,21 +25,37 @@ export interface GateOptions {
  */
 export class Gate {
   private readonly perIp = new Map<string, number>();
+  /** The address each admitted socket counts against, until it closes. */
+  private readonly slots = new WeakMap<Duplex, string>();
+  /** The expiry each connection was last warned about, so a refresh that does not extend it is not warned again. */
+  private readonly warned = new WeakMap<Connection, number>();
 
   constructor(readonly options: GateOptions) {}
 
-  /** Throws HttpError (403, 429, 401) or resolves the request's verified identity, if any. */
+  /**
+   * Throws HttpError (403, 429, 401) or resolves the request's verified identity, if any.
+   * An admitted request holds one of its address's slots until its socket closes; call
+   * `release` when the upgrade is refused later on.
+   */
   async admit(req: IncomingMessage, url: URL, route: RouteOptions): Promise<Identity | undefined> {
     if (!this.options.origins.allows(req)) throw new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
     const ip = req.socket.remoteAddress ?? '';
     if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
       throw new HttpError(429, `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`);
     }
-    if (route.identify) return route.identify(req, url);
-    const token = tokenFrom(req, url);
-    if (token) return this.authenticator(route, (m) => new HttpError(401, m)).verify(token);
-    if ((route.anonymous ?? ANONYMOUS_DEFAULT) || route.authInFirstMessage) return undefined;
-    throw new HttpError(401, 'authentication required: send a token as ?token=, Authorization: Bearer, or a bearer.<token> subprotocol');
+    // Counted from here, not from the handshake: upgrades still verifying a token (WebCrypto, a
+    // JWKS fetch) would otherwise all pass the cap together.
+    this.hold(req.socket, ip);
+    try {
+      if (route.identify) return await route.identify(req, url);
+      const token = tokenFrom(req, url);
+      if (token) return await this.authenticator(route, (m) => new HttpError(401, m)).verify(token);
+      if (route.anonymous || route.authInFirstMessage) return undefined;
+      throw new HttpError(401, 'authentication required: send a token as ?token=, Authorization: Bearer, or a bearer.<token> subprotocol');
+    } catch (err) {
+      this.release(req.socket);
+      throw err;
+    }
   }
 
   /** Verifies a token sent over the socket (`auth`, `refresh`); failures are `unauthorized` errors. */
@@ -52,15 +69,30 @@ export class Gate {
     }
   }
 
-  opened(conn: Connection): void {
-    this.perIp.set(conn.remoteAddress, (this.perIp.get(conn.remoteAddress) ?? 0) + 1);
+  /** A connection on `socket` is open; it holds its address's slot already unless upgrade() was called without admit(). */
+  opened(conn: Connection, socket: Duplex): void {
+    if (!this.slots.has(socket)) this.hold(socket, conn.remoteAddress);
   }
 
   closed(conn: Connection): void {
-    const n = (this.perIp.get(conn.remoteAddress) ?? 1) - 1;
-    if (n > 0) this.perIp.set(conn.remoteAddress, n);
-    else this.perIp.delete(conn.remoteAddress);
     clearTimeout(conn.expiryTimer);
+  }
+
+  /** Gives back the slot of a socket whose upgrade was refused (also done when it closes; twice is harmless). */
+  release(socket: Duplex): void {
+    const ip = this.slots.get(socket);
+    if (ip === undefined) return;
+    this.slots.delete(socket);
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
+  }
+
+  /** Counts the socket against its address until it closes, whatever becomes of its upgrade (a client may vanish mid-admission). */
+  private hold(socket: Duplex, ip: string): void {
+    this.slots.set(socket, ip);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    socket.once('close', () => this.release(socket));
   }
 
   /**
@@ -78,10 +110,13 @@ export class Gate {
       if (!warned && now >= warnAt) {
         warn();
         warned = true;
+        this.warned.set(conn, expiresAt);
       }
       conn.expiryTimer = later((warned ? expiresAt : warnAt) - now, () => tick(warned));
     };
-    tick(false);
+    // Warned already about this very expiry (a refresh with a token that does not extend it, e.g. a
+    // client's cached one): warning again at once would loop refresh ↔ token-expiring.
+    tick(this.warned.get(conn) === expiresAt);
   }
 
   private authenticator(route: RouteOptions, error: (message: string) => Error): Authenticator {
@@ -91,8 +126,7 @@ export class Gate {
   }
 }
 
-const ANONYMOUS_DEFAULT = true;
-
-function later(ms: number, fn: () => void): NodeJS.Timeout {
+/** Whether a route without `anonymous` accepts connections without a credential (tests read it). */
+export function later(ms: number, fn: () => void): NodeJS.Timeout {
   return setTimeout(fn, Math.max(0, Math.min(ms, 2 ** 31 - 1))).unref();
 }

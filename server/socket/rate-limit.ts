@@ -2,11 +2,14 @@
 export interface RateLimit {
   perSecond: number;
   burst: number;
-  /** Refused frames in a row (no accepted frame between) before the connection is closed with 1008. */
+  /**
+   * Refused frames in a row (no accepted frame between) before the connection is closed with 1008.
+   * Above 2 × burst by default, so one burst of three times the budget is only refused, not closed.
+   */
   maxStrikes: number;
 }
 
-export const rateLimitDefaults: RateLimit = { perSecond: 50, burst: 100, maxStrikes: 100 };
+export const rateLimitDefaults: RateLimit = { perSecond: 50, burst: 100, maxStrikes: 250 };
 
 /** A token bucket refilled lazily on each take: no timers, three numbers per connection. */
 export class TokenBucket {

@@ -16,7 +16,7 @@ import { OriginPolicy } from './origin';
 import { rateLimitDefaults, type RateLimit } from './rate-limit';
 import { HttpError, refuseUpgrade, SocketRouter, type ChannelAction, type RouteOptions, type RouteResolver, type UpgradeOptions } from './router';
 import { timed, type Observer } from './observer';
-import { compareOffsets, historyDefaults, offsetOf, type Position } from './history';
+import { compareOffsets, historyDefaults, offsetOf, positionOf, type Position } from './history';
 import { Counters, type ChannelStatus, type Status } from './status';
 import { Tap } from './tap';
 
@@ -159,6 +159,7 @@ export class SocketService implements Delivery {
       const opts = await route.resolver(req, url, identity);
       await this.upgrade(req, socket, head, { ...opts, profile: opts.profile ?? identity?.profile }, route.options, identity);
     } catch (err) {
+      this.gate.release(socket);
       if (err instanceof HttpError) return refuseUpgrade(socket, err.status, err.message);
       this.log.error({ err, path: url.pathname }, 'socket route failed');
       refuseUpgrade(socket, 500, 'internal error');
@@ -181,7 +182,7 @@ export class SocketService implements Delivery {
     const o = this.options;
     const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log, route, { ...o.rateLimit, ...route.rateLimit });
     this.connections.set(conn.id, conn);
-    this.gate.opened(conn);
+    this.gate.opened(conn, socket);
     // Without a credential yet (authInFirstMessage), the profile is known only once `auth` arrives.
     const authenticated = route.authInFirstMessage && !identity ? this.awaitAuth(conn) : Promise.resolve();
     if (identity) this.watchCredential(conn, identity.expiresAt);
@@ -334,8 +335,13 @@ export class SocketService implements Delivery {
     for (const data of held) {
       const offset = offsetOf(data);
       // Frames already replayed from history are skipped; unpositioned ones always pass.
-      if (!missed || offset === undefined || compareOffsets(offset, last) > 0) conn.send(data, Buffer.byteLength(data));
+      if (!missed || offset === undefined || compareOffsets(offset, last) > 0) {
+        conn.send(data, Buffer.byteLength(data));
+        if (missed && offset !== undefined) last = offset;
+      }
     }
+    // Frames up to `last` may still be in flight on the pub/sub connection: deliver() drops them.
+    if (missed && last !== since.offset) (conn.replayedTo ??= new Map()).set(channel, { epoch: since.epoch, offset: Number(last) });
     // Announced after history was read: history keeps no `except`, so the replay would show the joiner its own arrival.
     await this.arrive(conn, channel);
     return { created, recovered: missed !== undefined };
@@ -440,6 +446,7 @@ export class SocketService implements Delivery {
     for (const c of recipients) {
       if (except.length !== 0 && except.includes(c.id)) continue;
       if (c.recovering !== undefined && target.type === 'channel' && c.recovering.has(target.channel)) c.recovering.get(target.channel)!.push(data);
+      else if (c.replayedTo !== undefined && target.type === 'channel' && alreadyReplayed(c, target.channel, data)) continue;
       else if (c.codec === undefined) c.sendFrame((frame ??= textFrame(data)), bytes, this.batch);
       else (dialects ??= new Translations(data)).send(c, c.codec);
     }
@@ -531,7 +538,10 @@ export class SocketService implements Delivery {
     conn.counters.bytesIn += data.length;
     if (!conn.bucket.take()) {
       if (conn.bucket.abusive) return conn.close(CloseCode.policy, 'rate limit exceeded');
-      return conn.inbox.push(() => this.fail(conn, conn.channel, new SocketError(ErrorCode.rateLimited, 'too many frames: this one was not handled')));
+      // Not handled, but a request still gets its one answer: its channel and ref are read back.
+      const refused = isBinary || conn.codec ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength);
+      const limited = new SocketError(ErrorCode.rateLimited, 'too many frames: this one was not handled');
+      return conn.inbox.push(() => this.fail(conn, refused?.channel ?? conn.channel, limited, refused?.ref));
     }
     if (conn.pendingAuth && !conn.authenticating) return void this.authenticate(conn, isBinary ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength));
     // Everything, refusals included, goes through the inbox so answers keep the frames' order.
@@ -721,6 +731,17 @@ function safeParse(text: string, channel: string, maxChannelLength: number): Mes
   } catch {
     return undefined;
   }
+}
+
+/** Whether a live channel frame was already replayed to `conn` by a resume; the first one that was not ends the check. */
+function alreadyReplayed(conn: Connection, channel: string, data: string): boolean {
+  const to = conn.replayedTo!.get(channel);
+  if (!to) return false;
+  const p = positionOf(data);
+  if (p && p.epoch === to.epoch && p.offset <= to.offset) return true;
+  conn.replayedTo!.delete(channel);
+  if (conn.replayedTo!.size === 0) conn.replayedTo = undefined;
+  return false;
 }
 
 /** The `since` of a join frame's param, if it is a well-formed position. */
