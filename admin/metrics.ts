@@ -13,8 +13,8 @@ const labelledCloseCodes = new Set<number>([...Object.values(CloseCode), 1005, 1
  */
 export class Metrics implements Observer {
   readonly registry = new Registry();
-  private readonly connections = new Gauge({ name: 'wsforge_connections', help: 'Open WebSocket connections of the cluster (every live node; this node alone without Redis).', registers: [this.registry] });
-  private readonly channels = new Gauge({ name: 'wsforge_channels', help: 'Channels with at least one member on some live node of the cluster.', registers: [this.registry] });
+  private readonly connections = new Gauge({ name: 'wsforge_connections', help: 'Open WebSocket connections on this node.', registers: [this.registry] });
+  private readonly channels = new Gauge({ name: 'wsforge_channels', help: 'Channels with at least one member on this node.', registers: [this.registry] });
   private readonly frames = new Counter({
     name: 'wsforge_frames_total',
     help: 'WebSocket frames received (in) and sent (out) since start.',

@@ -59,7 +59,7 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
   };
   router.use('/admin', guard);
   router.get('/metrics', guard, async (_req, res) => {
-    // Cluster-wide (every live node), like the admin pages: one scrape sees the whole cluster.
+    // This node only: Prometheus scrapes every node, so cluster-wide totals would be counted once per node.
     res.type(metrics.registry.contentType).send(await metrics.render(sockets.counts()));
   });
 

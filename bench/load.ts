@@ -221,7 +221,7 @@ export class Topology {
           this.onFrame(conn, data);
         });
         ws.once('close', (code, reason) => {
-          if (!this.closing) this.fail(new Error(`a connection closed during the benchmark: ${code} ${reason.toString()}`));
+          if (!this.closing) this.fail(new Error(`${this.p.key}: connection ${this.conns.indexOf(conn)} (channel ${this.p.prefix}${group}) closed during the benchmark: ${code} ${reason.toString()}`));
         });
         resolve(conn);
       };

@@ -70,7 +70,6 @@ function rng(seed: number): () => number {
 }
 const random = rng(5);
 const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 const word = (n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[int(36)]).join('');
 
 /** One hostile frame and the answer it must get: an error code, or 'reply'. */
@@ -316,14 +315,6 @@ describe('hostile input', function () {
 
     t = await startApp({ socket: { pingIntervalMs, maxPayload }, features: [hostileFeature()] });
     sockets = t.app.sockets!;
-    if (process.env.HOSTILE_DEBUG) {
-      const t0 = Date.now();
-      let last = performance.now();
-      setInterval(() => { const now = performance.now(); if (now - last > 150) console.log(Date.now() - t0, 'loop blocked', Math.round(now - last - 50)); last = now; }, 50).unref();
-      const orig = sockets.getConnections.bind(sockets);
-      const seen = new Set<string>();
-      setInterval(() => { for (const c of orig()) if (!seen.has(c.id)) { seen.add(c.id); c.closed.then((i) => console.log(Date.now() - t0, 'closed', c.channel, i)); } }, 5).unref();
-    }
     const maxChannels = t.app.config.socket.maxChannelsPerConnection;
     const tcpConnections = () => new Promise<number>((resolve, reject) => t.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
 
@@ -337,6 +328,21 @@ describe('hostile input', function () {
     gc();
     gc();
     const baseline = { heap: process.memoryUsage().heapUsed, connections: sockets.counts().connections, channels: sockets.counts().channels, tcp: await tcpConnections() };
+
+    // Generated before the storm, so the well-behaved client does not wait on the test's own work.
+    let json: Array<[string, string, Case[][]]> = [
+      ['malformed / truncated JSON', '/h/hostile', [malformedJson(1000), malformedJson(1000)]],
+      ['deep nesting (to 30k levels)', '/h/hostile', [deepNesting(100), deepNesting(100)]],
+      ['huge strings / arrays ≤ WS_MAX_PAYLOAD', '/h/hostile', [huge(100), huge(100)]],
+      ['wrong types for every field', '/h/hostile', [wrongTypes(1000), wrongTypes(1000)]],
+      ['__proto__ / constructor / prototype keys', '/h/hostile', [protoKeys(1000)]],
+      ['unknown cmds and channels', '/h/hostile', [unknown(1000), unknown(1000)]],
+      ['channel flood (joins past the cap)', '/h/hostile', [channelFlood(1, maxChannels + 20, maxChannels), channelFlood(2, maxChannels + 20, maxChannels)]],
+      ['binary frames', '/h/hostile', [binary(500), binary(500)]],
+      ['built-in /example/socket', '/example/socket', [exampleRoute(90)]],
+    ];
+    const fragmentFlood = Buffer.concat([encodeFrame(Opcode.text, ' ', { fin: false }), ...Array.from({ length: 16_384 }, () => encodeFrame(Opcode.continuation, ' ', { fin: false }))]);
+    const pingBurst = Buffer.concat(Array.from({ length: 2000 }, () => encodeFrame(Opcode.ping, Buffer.alloc(125, 7))));
 
     // The well-behaved client: one request at a time, for as long as the storm lasts.
     const good = await connect(t.url('/h/good?ch=good'));
@@ -355,17 +361,6 @@ describe('hostile input', function () {
     await sleep(100);
 
     // --- JSON-level categories, each on its own connection, all at once -------------------------
-    const json: Array<[string, string, Case[][]]> = [
-      ['malformed / truncated JSON', '/h/hostile', [malformedJson(1000), malformedJson(1000)]],
-      ['deep nesting (to 30k levels)', '/h/hostile', [deepNesting(100), deepNesting(100)]],
-      ['huge strings / arrays ≤ WS_MAX_PAYLOAD', '/h/hostile', [huge(100), huge(100)]],
-      ['wrong types for every field', '/h/hostile', [wrongTypes(1000), wrongTypes(1000)]],
-      ['__proto__ / constructor / prototype keys', '/h/hostile', [protoKeys(1000)]],
-      ['unknown cmds and channels', '/h/hostile', [unknown(1000), unknown(1000)]],
-      ['channel flood (joins past the cap)', '/h/hostile', [channelFlood(1, maxChannels + 20, maxChannels), channelFlood(2, maxChannels + 20, maxChannels)]],
-      ['binary frames', '/h/hostile', [binary(500), binary(500)]],
-      ['built-in /example/socket', '/example/socket', [exampleRoute(90)]],
-    ];
     const jsonClients: TestClient[] = [];
     const jsonRuns = json.flatMap(([name, path, sets]) => {
       const cat = tally(name);
@@ -395,6 +390,9 @@ describe('hostile input', function () {
       }
       await c.closed;
       for (const a of answers(c)) count(flood, a.cmd === 'reply' ? 'reply' : a.param.code);
+      // The burst is handled (plus what refilled meanwhile); then refusals until 250 in a row.
+      if ((flood.seen.get('reply') ?? 0) < 100 || (flood.seen.get('rate_limited') ?? 0) < 250) flood.mismatches.push(`unexpected ${JSON.stringify([...flood.seen])}`);
+      if (answers(c).some((a) => a.cmd === 'error' && a.param.code !== 'rate_limited')) flood.mismatches.push('an error other than rate_limited');
     })();
 
     // --- Raw protocol abuse: one connection each, the server's close code ------------------------
@@ -419,11 +417,7 @@ describe('hostile input', function () {
       ['header claims 70,000 bytes', 1009, (r) => (r.write(encodeFrame(Opcode.text, Buffer.alloc(10), { claimedLength: 70_000 })), 1)],
       ['header claims 2^53 bytes', 1009, (r) => (r.write(encodeFrame(Opcode.text, Buffer.alloc(0), { claimedLength: 2 ** 53 })), 1)],
       ['fragments summing past WS_MAX_PAYLOAD', 1009, (r) => (r.text(Buffer.alloc(40_000, 0x20), { fin: false }), r.frame(Opcode.continuation, Buffer.alloc(40_000, 0x20)), 2)],
-      ['16,385 one-byte fragments (ws maxFragments)', 1008, (r) => {
-        const parts = [encodeFrame(Opcode.text, ' ', { fin: false }), ...Array.from({ length: 16_384 }, () => encodeFrame(Opcode.continuation, ' ', { fin: false }))];
-        r.write(Buffer.concat(parts));
-        return parts.length;
-      }],
+      ['16,385 one-byte fragments (ws maxFragments)', 1008, (r) => (r.write(fragmentFlood), 16_385)],
       // Nothing more ever comes: the ping deadline ends it (the raw client never answers pings).
       ['unterminated fragment sequence', 1006, (r) => (r.text('{"cmd":"echo","param":', { fin: false }), 1)],
     ];
@@ -431,8 +425,9 @@ describe('hostile input', function () {
       const r = await raw(protocol, `raw-${k}`, code);
       protocol.frames += send(r);
       await r.ended;
-      if (r.closeCode !== undefined && r.closeCode !== code) protocol.mismatches.push(`${what}: the client got close ${r.closeCode}, expected ${code}`);
-      count(protocol, `close ${code}`);
+      // The server's close frame, when it could send one (not after the ping deadline's terminate).
+      if (r.closeCode !== (code === 1006 ? undefined : code)) protocol.mismatches.push(`${what}: the client got close ${r.closeCode}, expected ${code}`);
+      count(protocol, `client saw ${r.closeCode ?? 'no close frame'}`);
     });
 
     // Valid fragmented messages (with pings between fragments, as RFC 6455 allows): all answered.
@@ -454,6 +449,7 @@ describe('hostile input', function () {
       await eventually(() => expect(r.texts.filter((x) => x.includes('"cmd":"reply"')).length).to.equal(n), 10_000, 20);
       for (const x of r.texts) count(fragmented, JSON.parse(x).cmd);
       count(fragmented, 'pong', r.pongs);
+      if (r.pongs !== n) fragmented.mismatches.push(`${r.pongs} pongs for ${n} pings between fragments`);
       r.frame(Opcode.close, Buffer.from([0x03, 0xe8]));
       await r.ended;
     })();
@@ -463,10 +459,11 @@ describe('hostile input', function () {
     const pingRuns = [
       (async () => {
         const r = await raw(pings, 'ping-burst', 1006);
-        r.write(Buffer.concat(Array.from({ length: 2000 }, () => encodeFrame(Opcode.ping, Buffer.alloc(125, 7)))));
+        r.write(pingBurst);
         pings.frames += 2000;
         await r.ended;
         count(pings, 'burst: pongs before termination', r.pongs);
+        if (r.pongs >= 2000 || r.closeCode !== undefined) pings.mismatches.push(`burst: ${r.pongs} pongs, close frame ${r.closeCode}: expected a termination`);
       })(),
       (async () => {
         const r = await raw(pings, 'ping-paced', 1000);
@@ -503,7 +500,8 @@ describe('hostile input', function () {
       expect(sockets.getConnections().filter((c) => c.channel.startsWith('partial-')), 'partial handshakes are not connections').to.deep.equal([]);
     })();
 
-    await Promise.all([...jsonRuns, ...oversizedRuns, floodRun, ...rawRuns, fragmentedRun, ...pingRuns, halfOpenRun]);
+    const all = { json: jsonRuns, oversized: oversizedRuns, flood: [floodRun], raw: rawRuns, fragmented: [fragmentedRun], pings: pingRuns, halfOpen: [halfOpenRun] };
+    await Promise.all(Object.values(all).flat());
     // Every connection that had to be closed by the server has been, with its code.
     const closeInfos = await Promise.all(closes.map((c) => c.closed));
     closes.forEach((c, k) => {
@@ -526,6 +524,10 @@ describe('hostile input', function () {
     for (const c of [...jsonClients, after, good]) await c.close();
     for (const c of silentClients) c.terminate();
     for (const r of raws) r.destroy();
+    // The test's own data is not the server's growth: drop the generated frames and what the clients received.
+    json = [];
+    for (const c of [...jsonClients, ...silentClients, after, good]) c.frames.length = 0;
+    raws.length = 0;
     await eventually(async () => {
       const counts = sockets.counts();
       expect({ connections: counts.connections, channels: counts.channels, tcp: await tcpConnections() }).to.deep.equal({
@@ -534,8 +536,8 @@ describe('hostile input', function () {
         tcp: baseline.tcp,
       });
     }, 5000);
-    // Every per-address slot was given back: the cap still admits a full set.
-    const cap = t.app.config.socket.maxConnectionsPerIp;
+    // Every per-address slot was given back (half-open and refused sockets included).
+    expect((sockets as unknown as { gate: { perIp: Map<string, number> } }).gate.perIp.size, 'addresses holding connection slots').to.equal(0);
     expect(sockets.getConnections()).to.deep.equal([]);
     gc();
     gc();
@@ -546,11 +548,9 @@ describe('hostile input', function () {
     const quantile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
     report(total, sorted.length, quantile(0.5), quantile(0.99), sorted.at(-1)!, heapGrowthMb, sockets.counts());
     for (const c of tallies) expect(c.mismatches, c.category).to.deep.equal([]);
-    expect(total, 'hostile frames sent').to.be.at.least(10_000);
+    expect(total - 16_385, 'hostile frames sent, besides the 16,385 fragments of one message').to.be.at.least(10_000);
     expect(quantile(0.99), 'well-behaved p99 round trip (ms)').to.be.below(250);
-    expect(heapGrowthMb, 'heap growth after GC (MiB)').to.be.below(16);
-    const refill = await Promise.all(Array.from({ length: Math.min(cap, 20) }, (_, i) => connect(t.url(`/h/good?ch=refill-${i}`))));
-    expect(refill).to.have.length(Math.min(cap, 20));
+    expect(heapGrowthMb, 'heap growth after GC (MiB)').to.be.below(8);
   });
 
   function report(total: number, n: number, p50: number, p99: number, max: number, heapGrowthMb: number, counts: object): void {

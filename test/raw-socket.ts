@@ -50,7 +50,7 @@ export class RawSocket {
   closeCode?: number;
   /** Settles when the TCP connection has ended. */
   readonly ended: Promise<void>;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private upgraded = false;
   private handshake!: { resolve: (status: number) => void; reject: (err: Error) => void };
 

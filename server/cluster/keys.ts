@@ -21,7 +21,6 @@ export class Keys {
   presence = (channel: string) => `${this.prefix}p:${channel}`;
   /** Channels a node has presence in, for cleaning up after it dies. */
   nodePresence = (node: string) => `${this.prefix}pn:${node}`;
-  names = () => `${this.prefix}names`;
   /** Live nodes: node → last heartbeat (ms). */
   nodes = () => `${this.prefix}nodes`;
   reapLock = (node: string) => `${this.prefix}reap:${node}`;

@@ -17,12 +17,13 @@ export class RedisPresence implements Presence {
 
   async join(channel: string, user: Profile): Promise<boolean> {
     const k = this.keys;
-    const first = await this.redis.wsfPresenceJoin(k.presence(channel), k.nodePresence(this.node), k.names(), k.nodes(), this.node, user.id, user.name, channel, this.minLive());
+    const first = await this.redis.wsfPresenceJoin(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, user.name, channel, this.minLive());
     return first === 1;
   }
 
   async leave(channel: string, user: Profile): Promise<boolean> {
-    const last = await this.redis.wsfPresenceLeave(this.keys.presence(channel), this.keys.nodes(), this.node, user.id, this.minLive());
+    const k = this.keys;
+    const last = await this.redis.wsfPresenceLeave(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, channel, this.minLive());
     return last === 1;
   }
 
@@ -38,15 +39,14 @@ export class RedisPresence implements Presence {
       const tab = field.indexOf('\t');
       if (Number(tabs) > 0 && alive.has(field.slice(0, tab))) ids.add(field.slice(tab + 1));
     }
-    if (ids.size === 0) return [];
-    const names = await this.redis.hmget(this.keys.names(), ...ids);
-    return [...ids].map((id, i) => ({ id, name: names[i] ?? id }));
+    // Names sit beside the counts under "#\t<user>" (see scripts.ts).
+    return [...ids].map((id) => ({ id, name: fields[`#\t${id}`] ?? id }));
   }
 
   /** Reaps a dead node; returns the users that thereby left each channel. */
   async reap(node: string): Promise<Array<{ channel: string; user: Profile }>> {
     const k = this.keys;
-    const flat = (await this.redis.wsfReap(k.nodePresence(node), k.nodes(), k.names(), node, k.presencePrefix(), this.minLive())) as string[];
+    const flat = (await this.redis.wsfReap(k.nodePresence(node), k.nodes(), node, k.presencePrefix(), this.minLive())) as string[];
     const gone = [];
     for (let i = 0; i < flat.length; i += 3) gone.push({ channel: flat[i]!, user: { id: flat[i + 1]!, name: flat[i + 2]! } });
     return gone;

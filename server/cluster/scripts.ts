@@ -37,33 +37,47 @@ redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', ARGV[1], ARGV[2] .. stamped)
 return n`,
   },
-  /** KEYS: presence hash, node's channel set, names, nodes. ARGV: node, user, name, channel, min live score. → 1 if first anywhere. */
+  /**
+   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, name, channel, min live score.
+   * → 1 if first anywhere. The user's name lives in the same hash under "#\t<user>" ("#" is no node id).
+   */
   wsfPresenceJoin: {
-    numberOfKeys: 4,
+    numberOfKeys: 3,
     lua: `${elsewhere}
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], '#\\t' .. ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 if redis.call('HINCRBY', KEYS[1], ARGV[1] .. '\\t' .. ARGV[2], 1) > 1 then return 0 end
-if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[4], tonumber(ARGV[5])) then return 0 end
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[5])) then return 0 end
 return 1`,
   },
-  /** KEYS: presence hash, nodes. ARGV: node, user, min live score. → 1 if that was the last anywhere. */
+  /**
+   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, channel, min live score.
+   * → 1 if that was the last anywhere. Forgets the name then, and the channel in the node's set
+   * once the node has nobody left in it, so neither grows with users or channels long gone.
+   */
   wsfPresenceLeave: {
-    numberOfKeys: 2,
+    numberOfKeys: 3,
     lua: `${elsewhere}
 local f = ARGV[1] .. '\\t' .. ARGV[2]
 local n = redis.call('HINCRBY', KEYS[1], f, -1)
 if n > 0 then return 0 end
 redis.call('HDEL', KEYS[1], f)
-if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[2], tonumber(ARGV[3])) then return 0 end
+local mine = ARGV[1] .. '\\t'
+local left = false
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, #mine) == mine then left = true; break end
+end
+if not left then redis.call('SREM', KEYS[2], ARGV[3]) end
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[4])) then return 0 end
+redis.call('HDEL', KEYS[1], '#\\t' .. ARGV[2])
 return 1`,
   },
   /**
-   * Removes a dead node's presence. KEYS: node's channel set, nodes, names. ARGV: node,
+   * Removes a dead node's presence. KEYS: node's channel set, nodes. ARGV: node,
    * presence key prefix, min live score. → flat list channel, user, name of users now gone.
    */
   wsfReap: {
-    numberOfKeys: 3,
+    numberOfKeys: 2,
     lua: `${elsewhere}
 local gone = {}
 for _, ch in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -76,7 +90,8 @@ for _, ch in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       if not elsewhere(hash, user, ARGV[1], KEYS[2], tonumber(ARGV[3])) then
         table.insert(gone, ch)
         table.insert(gone, user)
-        table.insert(gone, redis.call('HGET', KEYS[3], user) or user)
+        table.insert(gone, redis.call('HGET', hash, '#\\t' .. user) or user)
+        redis.call('HDEL', hash, '#\\t' .. user)
       end
     end
   end
