@@ -154,6 +154,11 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     return reply;
   }
 
+  /** Who is in a channel now, one entry per user (also after a resume: presence is not replayed). */
+  presence(channel: string): Promise<{ users: Array<{ id: string; name: string }> }> {
+    return this.call(channel, 'presence', {}, this.requestTimeout);
+  }
+
   async leave(channel: string): Promise<{ removed: boolean }> {
     const reply = await this.call<{ removed: boolean }>(channel, 'leave', {}, this.requestTimeout);
     this.channels.delete(channel);

@@ -390,7 +390,7 @@ describe('hostile input', function () {
       }
       await c.closed;
       for (const a of answers(c)) count(flood, a.cmd === 'reply' ? 'reply' : a.param.code);
-      // The burst is handled (plus what refilled meanwhile); then refusals until 250 in a row.
+      // The burst is handled (plus what refilled meanwhile); then refusals until more than 250 strikes.
       if ((flood.seen.get('reply') ?? 0) < 100 || (flood.seen.get('rate_limited') ?? 0) < 250) flood.mismatches.push(`unexpected ${JSON.stringify([...flood.seen])}`);
       if (answers(c).some((a) => a.cmd === 'error' && a.param.code !== 'rate_limited')) flood.mismatches.push('an error other than rate_limited');
     })();

@@ -24,7 +24,7 @@ import {
 } from '../bench/lib/drive';
 
 /** wsforge may use at most GUARD × the naive server's CPU per delivery. */
-const GUARD = 1.5;
+const GUARD = 0.5;
 const SUBSCRIBERS = 200;
 const MESSAGES = 800; // × 201 recipients = 160,800 deliveries per round
 const REPS = 3;

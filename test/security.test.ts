@@ -4,8 +4,8 @@
  * HTTP), first-message auth, expiry and refresh (server and the browser Socket), authorize hooks,
  * origin checks, rate limits, caps, and the pages' security headers and CSP (in Chromium).
  *
- * Test routes come in through `features` (below). Every route states `anonymous` explicitly but
- * and /s/default, which declares nothing and so requires a credential.
+ * Test routes come in through `features` (below). Every route states `anonymous` explicitly
+ * except /s/default, which declares nothing and so requires a credential.
  *
  * Covered elsewhere and not repeated here: channels per connection (`limit_exceeded`) and inbox
  * backpressure (pending requests per connection) in test/service.test.ts ("join beyond
@@ -127,6 +127,7 @@ function securityFeature(probe: Probe): Feature {
       },
     });
     sockets.route('/s/limited', resolve('limited'), { anonymous: true, rateLimit: { perSecond: 5, burst: 10 } });
+    sockets.route('/s/strict', resolve('strict'), { anonymous: true, rateLimit: { perSecond: 10, burst: 10, maxStrikes: 30 } });
   };
 }
 
@@ -710,6 +711,28 @@ describe('security', function () {
       expect(errorsOf(good)).to.deep.equal([]);
       expect(good.isOpen).to.equal(true);
       expect(Math.max(...rtts), 'well-behaved round trips (ms)').to.be.below(250);
+    });
+
+    it('closes a client that paces its flood (5× its budget, a few frames at a time) with 1008; one at 1.5× is only refused', async () => {
+      await start();
+      const pacer = await connect(t.url('/s/strict?ch=pacer'));
+      const steady = await connect(t.url('/s/strict?ch=steady'));
+      const started = Date.now();
+      let tick = 0;
+      const timer = setInterval(() => {
+        tick++;
+        for (let i = 0; i < 5; i++) pacer.send({ cmd: 'count' }); // 50/s against 10/s
+        if (tick % 2 === 0) for (let i = 0; i < 3; i++) steady.send({ cmd: 'count' }); // 15/s
+      }, 100);
+      try {
+        expect(await pacer.closed).to.deep.equal({ code: 1008, reason: 'rate limit exceeded' });
+        expect(Date.now() - started, 'time to close (ms)').to.be.below(3000);
+        await sleep(1500);
+        expect(steady.isOpen, 'the client at 1.5× its budget').to.equal(true);
+        expect(errorsOf(steady, 'rate_limited').length).to.be.above(0);
+      } finally {
+        clearInterval(timer);
+      }
     });
 
     it('honours a per-route override (5/s, burst 10)', async () => {

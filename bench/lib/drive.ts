@@ -27,8 +27,9 @@ export type LoadProcess = Child<Ready & { node: string }>;
  */
 export function pinning(enabled: boolean): { server?: string; load?: string } {
   const n = availableParallelism();
-  if (!enabled || n < 2 || !tasksetAvailable()) return {};
-  return { server: String(n - 1), load: n === 2 ? '0' : `0-${n - 2}` };
+  const pins = { server: String(n - 1), load: n === 2 ? '0' : `0-${n - 2}` };
+  if (!enabled || n < 2 || !tasksetAvailable(pins.server) || !tasksetAvailable(pins.load)) return {};
+  return pins;
 }
 
 export interface StartOptions {

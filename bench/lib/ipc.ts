@@ -97,7 +97,7 @@ export class Child<R extends Ready = Ready> {
     const label = opts.label ?? script;
     const nodeArgs = ['--expose-gc', '--import', 'tsx', ...(opts.nodeFlags ?? []), script, ...(opts.args ?? [])];
     let argv = [process.execPath, ...nodeArgs];
-    if (opts.cpus !== undefined && tasksetAvailable()) argv = ['taskset', '-c', opts.cpus, ...argv];
+    if (opts.cpus !== undefined && tasksetAvailable(opts.cpus)) argv = ['taskset', '-c', opts.cpus, ...argv];
     if (opts.fdLimit !== undefined) argv = ['sh', '-c', `ulimit -n ${Math.floor(opts.fdLimit)} && exec "$0" "$@"`, ...argv];
     const proc = spawn(argv[0]!, argv.slice(1), {
       cwd: repoRoot,
@@ -174,9 +174,12 @@ export class Child<R extends Ready = Ready> {
   }
 }
 
-let taskset: boolean | undefined;
-export function tasksetAvailable(): boolean {
-  return (taskset ??= spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0);
+const tasksetOk = new Map<string, boolean>();
+/** Whether `taskset -c <cpus>` works here (taskset installed, those CPUs allowed). */
+export function tasksetAvailable(cpus = '0'): boolean {
+  let ok = tasksetOk.get(cpus);
+  if (ok === undefined) tasksetOk.set(cpus, (ok = spawnSync('taskset', ['-c', cpus, 'true'], { stdio: 'ignore' }).status === 0));
+  return ok;
 }
 
 /** The open-file limits (soft, hard) children inherit, as `ulimit -n` / `ulimit -Hn` report them. */

@@ -58,7 +58,6 @@ const app = createApp({
   // BENCH_LOG_LEVEL=debug npm run bench … shows why the service closed a connection.
   logLevel: (process.env.BENCH_LOG_LEVEL ?? 'silent') as ConfigInput['logLevel'],
   features: [benchFeature],
-  // Cast: this limit may not be in the config type yet; createApp passes `socket` on to the service.
-  socket: { maxConnectionsPerIp: unlimited } as ConfigInput['socket'],
+  socket: { maxConnectionsPerIp: unlimited },
 });
 await startBenchServer({ name: 'wsforge', server: app.server, connections: () => open });

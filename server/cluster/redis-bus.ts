@@ -67,11 +67,11 @@ export class RedisBus implements Bus {
     this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log.warn({ err }, 'heartbeat failed')), this.options.heartbeatMs).unref();
   }
 
-  publish(target: Target, data: string, except: readonly string[]): void {
+  publish(target: Target, data: string, except: readonly string[], volatile = false): void {
     const head = `m\t${this.options.node}\t${except.join(',')}\t`;
     const { history } = this.options;
     const done = (err: unknown) => this.log.error({ err, target }, 'publish failed');
-    if (target.type === 'channel' && history.size > 0) {
+    if (target.type === 'channel' && !volatile && history.size > 0) {
       const k = this.keys;
       const topic = k.channelTopic(target.channel);
       this.pub

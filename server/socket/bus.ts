@@ -36,7 +36,8 @@ export interface Bus {
   readonly presence: Presence;
   /** Starts delivering published frames to this node's connections. */
   start(delivery: Delivery): Promise<void>;
-  publish(target: Target, data: string, except: readonly string[]): void;
+  /** `volatile` channel frames (presence) get no position and stay out of history. */
+  publish(target: Target, data: string, except: readonly string[], volatile?: boolean): void;
   disconnect(connId: string, code: number, reason: string): void;
   /** This node now holds recipients for `topic` (first local member, tab or connection). */
   subscribe(topic: Topic): Promise<void>;
@@ -61,8 +62,8 @@ export class LocalBus implements Bus {
     this.delivery = delivery;
   }
 
-  publish(target: Target, data: string, except: readonly string[]): void {
-    if (target.type === 'channel' && this.history.enabled) data = this.history.stamp(target.channel, data);
+  publish(target: Target, data: string, except: readonly string[], volatile = false): void {
+    if (target.type === 'channel' && !volatile && this.history.enabled) data = this.history.stamp(target.channel, data);
     this.delivery?.deliver(target, data, except);
   }
 

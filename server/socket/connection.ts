@@ -47,11 +47,11 @@ export class Connection {
   /** Cleared by each ping round; set by a pong or any inbound frame. */
   alive = true;
   readonly inbox: Inbox;
-  /** Settles with the close code and reason once the service has cleaned up after it. */
-  readonly closed: Promise<CloseInfo>;
+  private closedPromise?: Promise<CloseInfo>;
+  private closeInfo?: CloseInfo;
   /** The security options of the route it came through. */
   readonly routeOptions: RouteOptions;
-  readonly bucket: TokenBucket;
+  private tokens?: TokenBucket;
   /** Set while an `authInFirstMessage` connection has not authenticated; calling it lets it in. */
   pendingAuth?: () => void;
   /** An `auth` frame is being verified: later frames wait. */
@@ -71,7 +71,7 @@ export class Connection {
   closing = false;
   /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */
   serverClose?: CloseInfo;
-  private settle!: (info: CloseInfo) => void;
+  private settle?: (info: CloseInfo) => void;
   private logger?: Logger;
 
   constructor(
@@ -84,17 +84,16 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     private readonly parentLog: Logger,
     routeOptions: RouteOptions,
-    rateLimit: RateLimit,
+    private readonly rateLimit: RateLimit,
   ) {
     this.routeOptions = routeOptions;
-    this.bucket = new TokenBucket(rateLimit);
     this.channel = channel;
     this.route = new URL(req.url ?? '/', 'http://localhost').pathname;
     this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };
     this.remoteAddress = req.socket.remoteAddress ?? '';
     this.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 256);
-    this.inbox = new Inbox(limits.inboxLimit, () => ws.pause(), () => ws.resume());
-    this.closed = new Promise((resolve) => (this.settle = resolve));
+    this.inbox = new Inbox(limits.inboxLimit, ws);
+
   }
 
   /** A child logger tagged with this connection, made on first use to keep idle connections small. */
@@ -149,9 +148,20 @@ export class Connection {
     setTimeout(() => this.ws.terminate(), graceMs).unref();
   }
 
+  /** Settles with the close code and reason once the service has cleaned up after it (made on demand: idle connections carry no promise). */
+  get closed(): Promise<CloseInfo> {
+    return (this.closedPromise ??= this.closeInfo ? Promise.resolve(this.closeInfo) : new Promise((resolve) => (this.settle = resolve)));
+  }
+
+  /** Its inbound frame budget, made with its first frame: a connection that never sends needs none. */
+  get bucket(): TokenBucket {
+    return (this.tokens ??= new TokenBucket(this.rateLimit));
+  }
+
   /** Called by the service when cleanup is complete. */
   markClosed(info: CloseInfo): void {
-    this.settle(info);
+    this.closeInfo = info;
+    this.settle?.(info);
   }
 
   status(node: string): ConnectionStatus {

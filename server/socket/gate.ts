@@ -30,7 +30,15 @@ export class Gate {
   /** The expiry each connection was last warned about, so a refresh that does not extend it is not warned again. */
   private readonly warned = new WeakMap<Connection, number>();
 
-  constructor(readonly options: GateOptions) {}
+  /** One listener for every socket (it gets the socket as `this`): no closure per connection. */
+  private readonly releaseOnClose: (this: Duplex) => void;
+
+  constructor(readonly options: GateOptions) {
+    const gate = this;
+    this.releaseOnClose = function () {
+      gate.release(this);
+    };
+  }
 
   /**
    * Throws HttpError (403, 429, 401) or resolves the request's verified identity, if any.
@@ -69,13 +77,19 @@ export class Gate {
     }
   }
 
-  /** A connection on `socket` is open; it holds its address's slot already unless upgrade() was called without admit(). */
+  /**
+   * A connection on `socket` is open; it holds its address's slot already unless upgrade() was
+   * called without admit(). From now on `closed` gives the slot back, so the socket needs no
+   * listener of its own (an idle connection's footprint counts).
+   */
   opened(conn: Connection, socket: Duplex): void {
-    if (!this.slots.has(socket)) this.hold(socket, conn.remoteAddress);
+    if (this.slots.has(socket)) socket.removeListener('close', this.releaseOnClose);
+    else this.count(socket, conn.remoteAddress);
   }
 
-  closed(conn: Connection): void {
+  closed(conn: Connection, socket: Duplex): void {
     clearTimeout(conn.expiryTimer);
+    this.release(socket);
   }
 
   /** Gives back the slot of a socket whose upgrade was refused (also done when it closes; twice is harmless). */
@@ -90,9 +104,13 @@ export class Gate {
 
   /** Counts the socket against its address until it closes, whatever becomes of its upgrade (a client may vanish mid-admission). */
   private hold(socket: Duplex, ip: string): void {
+    this.count(socket, ip);
+    socket.on('close', this.releaseOnClose);
+  }
+
+  private count(socket: Duplex, ip: string): void {
     this.slots.set(socket, ip);
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
-    socket.once('close', () => this.release(socket));
   }
 
   /**
@@ -126,7 +144,6 @@ export class Gate {
   }
 }
 
-/** Whether a route without `anonymous` accepts connections without a credential (tests read it). */
-export function later(ms: number, fn: () => void): NodeJS.Timeout {
+function later(ms: number, fn: () => void): NodeJS.Timeout {
   return setTimeout(fn, Math.max(0, Math.min(ms, 2 ** 31 - 1))).unref();
 }

@@ -84,11 +84,11 @@ export class MemoryHistory implements History {
     let ch = this.channels.get(channel);
     if (!ch) this.channels.set(channel, (ch = { epoch: newEpoch(), next: 1, entries: [] }));
     const offset = ch.next++;
-    const stamped = withPosition(data, ch.epoch, String(offset));
     const now = Date.now();
-    ch.entries.push({ offset, time: now, data: stamped });
+    // Kept unstamped (one flat string); the position is added again on replay.
+    ch.entries.push({ offset, time: now, data });
     this.trim(ch.entries, now);
-    return stamped;
+    return withPosition(data, ch.epoch, String(offset));
   }
 
   async since(channel: string, since: Position): Promise<string[] | undefined> {
@@ -101,7 +101,7 @@ export class MemoryHistory implements History {
     const first = ch.entries[0];
     // Recoverable only if nothing between `offset` and the oldest kept frame was dropped.
     if (!first || first.offset > offset + 1) return undefined;
-    return ch.entries.filter((e) => e.offset > offset).map((e) => e.data);
+    return ch.entries.filter((e) => e.offset > offset).map((e) => withPosition(e.data, ch.epoch, String(e.offset)));
   }
 
   close(): void {

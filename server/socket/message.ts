@@ -25,13 +25,15 @@ export interface BuiltinServerParams {
 export interface BuiltinClientParams {
   /** With `since`, what was missed after that position is replayed first (or recovery-failed). */
   join: { since?: { epoch: string; offset: string } };
+  /** Who is in the channel (cluster-wide, one entry per user); reply `{users: [{id, name}]}`. */
+  presence: Record<string, never>;
   /** First frame on `authInFirstMessage` routes. */
   auth: { token: string };
   /** A fresh token before the current one expires. */
   refresh: { token: string };
   leave: Record<string, never>;
 }
-export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave', 'auth', 'refresh']);
+export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave', 'auth', 'refresh', 'presence']);
 
 const maxRefLength = 64;
 

@@ -3,8 +3,10 @@ export interface RateLimit {
   perSecond: number;
   burst: number;
   /**
-   * Refused frames in a row (no accepted frame between) before the connection is closed with 1008.
-   * Above 2 × burst by default, so one burst of three times the budget is only refused, not closed.
+   * Refused frames, forgiven at `perSecond`, beyond which the connection is closed with 1008: a
+   * client that keeps sending more than twice its budget gets there, however it paces itself or
+   * however slow the server is. Above 2 × burst by default, so one burst of three times the budget
+   * is only refused, not closed.
    */
   maxStrikes: number;
 }
@@ -15,7 +17,7 @@ export const rateLimitDefaults: RateLimit = { perSecond: 50, burst: 100, maxStri
 export class TokenBucket {
   private tokens: number;
   private last = performance.now();
-  /** Refused frames since the last accepted one. */
+  /** Refused frames not yet forgiven (they are forgiven at `perSecond`). */
   strikes = 0;
 
   constructor(private readonly limit: RateLimit) {
@@ -24,11 +26,14 @@ export class TokenBucket {
 
   take(): boolean {
     const now = performance.now();
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.last) / 1000) * this.limit.perSecond);
+    const refill = ((now - this.last) / 1000) * this.limit.perSecond;
+    this.tokens = Math.min(this.limit.burst, this.tokens + refill);
+    // Not reset by an accepted frame: under load every event-loop turn refills a little, and a
+    // flood would then never add up to a close.
+    this.strikes = Math.max(0, this.strikes - refill);
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens--;
-      this.strikes = 0;
       return true;
     }
     this.strikes++;

@@ -96,7 +96,8 @@ export class SocketService implements Delivery {
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, Connection>();
   private readonly channels = new Map<string, Channel>();
-  private readonly users = new Map<string, Set<Connection>>();
+  /** Every tab of each user; an array, not a Set, because most users have one and idle memory counts. */
+  private readonly users = new Map<string, Connection[]>();
   /** Counters of connections that have closed, so status() totals survive them. */
   private readonly closedTotals = new Counters();
   private readonly pendingHandshakes = new WeakMap<Duplex, (err: Error) => void>();
@@ -149,8 +150,11 @@ export class SocketService implements Delivery {
     void this.routeUpgrade(req, socket, head);
   };
 
+  /** Shared by every upgrading socket (no closure each): a client vanishing mid-upgrade is no crash. */
+  private readonly onUpgradeError = (err: Error): void => this.log.debug({ err }, 'socket error during upgrade');
+
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', (err) => this.log.debug({ err }, 'socket error during upgrade'));
+    socket.on('error', this.onUpgradeError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = this.routes.match(url);
     if (!route) return refuseUpgrade(socket, 404, `no socket route at ${url.pathname}`);
@@ -174,53 +178,92 @@ export class SocketService implements Delivery {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, opts: UpgradeOptions, route: RouteOptions = {}, identity?: Identity): Promise<Connection> {
     if (!this.accepting) throw new HttpError(503, 'server is shutting down');
     this.checkChannelName(opts.channel, (msg) => new HttpError(400, msg));
+    const ws = await this.handshake(req, socket, head);
+    const o = this.options;
+    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log, route, route.rateLimit ? { ...o.rateLimit, ...route.rateLimit } : o.rateLimit);
+    this.connections.set(conn.id, conn);
+    this.gate.opened(conn, socket);
+    this.listen(conn);
+    // Without a credential yet (authInFirstMessage), the profile is known only once `auth` arrives.
+    const authenticated = route.authInFirstMessage && !identity ? this.awaitAuth(conn) : Promise.resolve();
+    if (identity) this.watchCredential(conn, identity.expiresAt);
+    this.admit(conn, authenticated, conn.codec ? undefined : resumePosition(req, conn.channel));
+    this.log.debug({ conn: conn.id, channel: conn.channel, user: conn.profile.id }, 'connected');
+    return conn;
+  }
+
+  /**
+   * The handshake, in a function of its own: closures made here hold the upgrade request, and
+   * none of them outlives it (a listener sharing this scope would keep the request alive).
+   */
+  private async handshake(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
     const ws = await new Promise<WebSocket>((resolve, reject) => {
       this.pendingHandshakes.set(socket, reject);
       this.wss.handleUpgrade(req, socket, head, resolve);
     });
     this.pendingHandshakes.delete(socket);
-    const o = this.options;
-    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log, route, { ...o.rateLimit, ...route.rateLimit });
-    this.connections.set(conn.id, conn);
-    this.gate.opened(conn, socket);
-    // Without a credential yet (authInFirstMessage), the profile is known only once `auth` arrives.
-    const authenticated = route.authInFirstMessage && !identity ? this.awaitAuth(conn) : Promise.resolve();
-    if (identity) this.watchCredential(conn, identity.expiresAt);
-    const subscribed = authenticated.then(() => this.addUser(conn));
-    const since = conn.codec ? undefined : resumePosition(req, conn.channel);
+    // ws handles the socket's errors from here on.
+    socket.removeListener('error', this.onUpgradeError);
+    return ws;
+  }
 
-    ws.on('message', (data: Buffer, isBinary) => this.onFrame(conn, data, isBinary));
-    ws.on('pong', () => (conn.alive = true));
-    ws.on('error', (err) => {
+  /**
+   * The connection's WebSocket events. The listeners are shared by all connections (ws calls
+   * them with the WebSocket as `this`, which carries its Connection): idle connections then
+   * hold no closures of their own.
+   */
+  private listen(conn: Connection): void {
+    const { ws } = conn;
+    (ws as Wired)[connOf] = conn;
+    ws.on('message', this.wsListeners.message);
+    ws.on('pong', this.wsListeners.pong);
+    ws.on('error', this.wsListeners.error);
+    ws.on('close', this.wsListeners.close);
+  }
+
+  private readonly wsListeners = ((svc: SocketService) => ({
+    message(this: WebSocket, data: Buffer, isBinary: boolean) {
+      svc.onFrame((this as Wired)[connOf], data, isBinary);
+    },
+    pong(this: WebSocket) {
+      (this as Wired)[connOf].alive = true;
+    },
+    error(this: WebSocket, err: Error) {
+      const conn = (this as Wired)[connOf];
       conn.counters.errors++;
       // A protocol error (frame too big, bad UTF-8…): ws has sent its close code and stops
       // reading, so the peer's answer is never seen and 'close' would report only 1006.
       conn.serverClose ??= { code: protocolCloseCode(err), reason: '' };
-      this.options.observer?.error((err as { code?: string }).code ?? 'websocket_error');
+      svc.options.observer?.error((err as { code?: string }).code ?? 'websocket_error');
       conn.log.debug({ err }, 'websocket error');
-    });
-    ws.once('close', (code, reason) => void this.onClosed(conn, conn.serverClose ?? { code, reason: reason.toString() }));
-    // First in the inbox, so no frame is handled before the route channel is joined and onOpen ran.
+    },
+    close(this: WebSocket, code: number, reason: Buffer) {
+      const conn = (this as Wired)[connOf];
+      void svc.onClosed(conn, conn.serverClose ?? { code, reason: reason.toString() });
+    },
+  }))(this);
+
+  /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */
+  private admit(conn: Connection, authenticated: Promise<void>, since: Position | undefined): void {
     conn.inbox.push(() =>
       this.guard(conn, conn.channel, undefined, async () => {
-        await subscribed;
+        await authenticated;
+        await this.addUser(conn);
         if (since) await this.resume(conn, conn.channel, since);
         else await this.join(conn.id, conn.channel);
         await conn.handler.onOpen?.(this, conn, conn.log);
       }),
     );
-    this.log.debug({ conn: conn.id, channel: conn.channel, user: conn.profile.id }, 'connected');
-    return conn;
   }
 
   /** Indexes the connection under its user and subscribes its topics (user on the first tab). */
   private addUser(conn: Connection): Promise<unknown> {
     let tabs = this.users.get(conn.profile.id);
-    if (!tabs) this.users.set(conn.profile.id, (tabs = new Set()));
-    tabs.add(conn);
+    if (!tabs) this.users.set(conn.profile.id, (tabs = []));
+    tabs.push(conn);
     return Promise.all([
       this.bus.subscribe({ type: 'conn', connId: conn.id }),
-      tabs.size === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
+      tabs.length === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
     ]);
   }
 
@@ -369,8 +412,9 @@ export class SocketService implements Delivery {
   /** online-update to the channel's other members, on a user's first join and last leave (cluster-wide). */
   private announce(user: Profile, channel: string, connected: boolean, except?: string): void {
     const msg = { channel, cmd: 'online-update', param: { userId: user.id, name: user.name, connected } };
-    if (except) this.writeChannel(msg, except);
-    else this.writeChannel(msg);
+    // Presence is volatile (as in Centrifugo): kept out of history, so joins and leaves do not push
+    // messages out of it; a resumed client asks for the built-in `presence` instead.
+    this.publish({ type: 'channel', channel }, msg, except ? [except] : noneExcepted, true);
   }
 
   /** Bus callback: a user vanished with a dead node; tell the channel as if they had left. */
@@ -402,10 +446,10 @@ export class SocketService implements Delivery {
   }
 
   /** Serializes once, whatever the number of recipients or nodes. */
-  private publish(target: Target, msg: Message, except: readonly string[]): void {
+  private publish(target: Target, msg: Message, except: readonly string[], volatile = false): void {
     const data = encode(msg);
     if (this.tap.active) this.tapOut(target, msg, data);
-    this.bus.publish(target, data, except);
+    this.bus.publish(target, data, except, volatile);
   }
 
   private tapOut(target: Target, msg: Message, data: string): void {
@@ -576,6 +620,9 @@ export class SocketService implements Delivery {
         return this.leave(conn.id, frame.channel).then((removed) => ({ removed }));
       case 'refresh':
         return this.refresh(conn, frame.param);
+      case 'presence':
+        if (!conn.channels.has(frame.channel)) throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}"`);
+        return this.presence(frame.channel).then((users) => ({ users }));
     }
     if (!conn.channels.has(frame.channel)) {
       throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
@@ -660,12 +707,13 @@ export class SocketService implements Delivery {
     conn.closing = true;
     conn.inbox.clear();
     this.connections.delete(conn.id);
-    this.gate.closed(conn);
+    this.gate.closed(conn, conn.socket);
     // Its counters move to the totals as it leaves the map, so status() never loses them meanwhile.
     this.closedTotals.add(conn.counters);
     const tabs = this.users.get(conn.profile.id);
-    tabs?.delete(conn);
-    if (tabs?.size === 0) {
+    const tab = tabs?.indexOf(conn) ?? -1;
+    if (tab >= 0) tabs!.splice(tab, 1);
+    if (tabs?.length === 0) {
       this.users.delete(conn.profile.id);
       void this.bus.unsubscribe({ type: 'user', userId: conn.profile.id });
     }
@@ -710,6 +758,10 @@ export class SocketService implements Delivery {
 }
 
 const noneExcepted: readonly string[] = [];
+
+/** The WebSocket's own Connection, for the shared listeners. */
+const connOf = Symbol('wsforge.connection');
+type Wired = WebSocket & { [connOf]: Connection };
 
 /**
  * Where a reconnecting client left off in its route channel: the Socket adds
