@@ -28,7 +28,7 @@ export function adminFeature(metrics: Metrics): Feature {
       for (const verdict of [access.check(req), checkOrigin(req)]) if (!verdict.ok) throw new HttpError(verdict.status, verdict.message);
       return { profile: adminProfile };
     };
-    sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify });
+    sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify, namespace: 'admin' });
     apiRoutes(router, sockets, admin.apiKey, config.socket.maxPayload);
     adminRoutes({ router, sockets, config, access, metrics });
   };

@@ -4,7 +4,8 @@ import type { ChannelSnapshot, ConnectionSnapshot, Overview, TapBatch } from './
 
 /** Where the admin pages' socket is, and the route channel all its connections share. */
 export const adminSocketPath = '/admin/sockets/socket';
-export const adminChannel = 'wsforge-admin';
+/** In the `admin` namespace, so no other route's client can join it and read the live status. */
+export const adminChannel = 'admin:sockets';
 
 /** Longest search or tap filter text. */
 const maxQueryLength = 200;

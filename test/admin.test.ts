@@ -349,7 +349,7 @@ describe('admin', function () {
       expect(first.counts.connections).to.equal(6); // 5 clients and this admin socket
       expect(first.connections).to.include({ total: 6, offset: 0, size: 3 });
       expect(first.connections.rows).to.have.length(3);
-      expect(first.channels.rows.map((c: { key: string }) => c.key)).to.deep.equal(['red', 'blue', 'wsforge-admin']);
+      expect(first.channels.rows.map((c: { key: string }) => c.key)).to.deep.equal(['red', 'blue', 'admin:sockets']);
 
       // Searching and paging happen on the server: only the page travels.
       await admin.request('', 'watch', { view: 'sockets', channels: { q: 'blu', offset: 0 }, connections: { q: 'AGENT-', offset: 3 } });

@@ -81,7 +81,7 @@ function testFeature(probe: Probe): Feature {
     onBinary: (svc, conn, data) => svc.writeConnection(conn.id, { channel: conn.channel, cmd: 'binary-received', param: { bytes: data.length, first: data[0] } }),
   });
   // Test routes need no credential; auth is security.test.ts's subject.
-  const open = { anonymous: true };
+  const open = { anonymous: true, authorize: () => true };
   return ({ sockets }) => {
     if (!sockets) return;
     sockets.route('/t', (_req, url) => {

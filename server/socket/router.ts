@@ -49,7 +49,17 @@ export interface RouteOptions {
   authenticator?: Authenticator;
   /** Accept the token in a first `auth` frame (within `authTimeoutMs`) instead of at upgrade. Default false. */
   authInFirstMessage?: boolean;
-  /** Decides joins (built-in `join` from clients) and publishes (frames to a channel); false → `forbidden`. */
+  /**
+   * Channels `<namespace>:…` belong to this route: only its clients may join them, and its
+   * clients may join nothing else. Give every route with private channels one, so that a more
+   * open route (an anonymous example) cannot reach them.
+   */
+  namespace?: string;
+  /**
+   * Decides joins (built-in `join` from clients) and publishes (frames to a channel); false →
+   * `forbidden`. Without it, clients cannot join channels themselves (the route's own channel,
+   * and joins made by its handler, still work).
+   */
   authorize?: (conn: Connection, channel: string, action: ChannelAction) => boolean | Promise<boolean>;
   /** Inbound frame rate of each connection; default the service's `rateLimit`. */
   rateLimit?: Partial<RateLimit>;
@@ -64,9 +74,20 @@ export interface Route {
 export class SocketRouter {
   private readonly routes = new Map<string, Route>();
 
+  private readonly namespaces = new Set<string>();
+
   add(path: string, resolver: RouteResolver, options: RouteOptions = {}): void {
     if (this.routes.has(path)) throw new Error(`socket route ${path} is already registered`);
+    if (options.namespace !== undefined && !/^[\w-]{1,32}$/.test(options.namespace)) throw new Error(`namespace of ${path}: 1-32 letters, digits, _ or -`);
     this.routes.set(path, { resolver, options });
+    if (options.namespace) this.namespaces.add(options.namespace);
+  }
+
+  /** The namespace a channel belongs to (`ns:…` with `ns` declared by some route), if any. */
+  namespaceOf(channel: string): string | undefined {
+    const colon = channel.indexOf(':');
+    const ns = colon > 0 ? channel.slice(0, colon) : undefined;
+    return ns !== undefined && this.namespaces.has(ns) ? ns : undefined;
   }
 
   match(url: URL): Route | undefined {

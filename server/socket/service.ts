@@ -633,7 +633,13 @@ export class SocketService implements Delivery {
 
   /** The built-in join: authorized, and resuming from `param.since` when given. */
   private async clientJoin(conn: Connection, frame: Message): Promise<{ created: boolean; recovered?: boolean }> {
-    if (conn.routeOptions.authorize) await this.authorized(conn, frame.channel, 'join');
+    const { namespace, authorize } = conn.routeOptions;
+    const owner = this.routes.namespaceOf(frame.channel);
+    if (owner !== namespace) {
+      throw new SocketError(ErrorCode.forbidden, owner ? `channel "${frame.channel}" belongs to another route` : `this route's clients may join only "${namespace}:" channels`);
+    }
+    if (!authorize) throw new SocketError(ErrorCode.forbidden, 'this route lets clients join no channel (it has no authorize hook)');
+    await this.authorized(conn, frame.channel, 'join');
     const since = parseSince(frame.param);
     if (since && !conn.codec) return this.resume(conn, frame.channel, since);
     return { created: await this.join(conn.id, frame.channel) };

@@ -71,7 +71,7 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
    * add other rooms (or other features' channels) and frames can only name its room. The handler
    * itself joins the `chat` directory channel.
    */
-  const options: RouteOptions = { anonymous: true, authorize: (conn: Connection, channel: string) => channel === conn.channel };
+  const options: RouteOptions = { anonymous: true, namespace: 'chat', authorize: (conn: Connection, channel: string) => channel === conn.channel };
 
   const svc = sockets;
   sockets.route(

@@ -35,7 +35,7 @@ export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
       if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
       return { channel: `draw:${room}`, profile: guests.profile(req, url), handler };
     }, {
-      anonymous: true,
+      anonymous: true, namespace: 'draw',
       // One room per connection: no joining or publishing to other channels.
       authorize: (conn, channel) => channel === conn.channel,
       rateLimit: options.rateLimit,

@@ -31,6 +31,6 @@ export const editorFeature: Feature = ({ router, sockets, store, guests, config 
       return { channel: editorChannel(room), profile: guests.profile(req, url), handler };
     },
     // Guests welcome; a connection edits its own room and joins no other channel (no eavesdropping on other documents).
-    { anonymous: true, authorize: (conn, channel) => channel === conn.channel },
+    { anonymous: true, namespace: 'editor', authorize: (conn, channel) => channel === conn.channel },
   );
 };

@@ -15,5 +15,9 @@ export const exampleFeature: Feature = ({ router, sockets }) => {
     const channel = url.searchParams.get('ch') || 'example';
     if (!channelPattern.test(channel)) throw new HttpError(400, 'ch must be 1-64 letters, digits, _ or -');
     return { channel, handler: exampleHandler };
-  }, { anonymous: true });
+  }, {
+    anonymous: true,
+    // Forge's example is an open room system: any room name, outside every route's namespace.
+    authorize: (_conn, channel) => channelPattern.test(channel),
+  });
 };

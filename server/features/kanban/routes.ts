@@ -36,7 +36,7 @@ export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature
         return { channel: `kanban:${room}`, profile: guests.profile(req, url), handler };
       },
       // One board per connection: no joining or publishing to other channels.
-      { anonymous: true, authorize: (conn, channel) => channel === conn.channel, rateLimit: options.rateLimit },
+      { anonymous: true, namespace: 'kanban', authorize: (conn, channel) => channel === conn.channel, rateLimit: options.rateLimit },
     );
   };
 }

@@ -22,7 +22,7 @@ export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
     if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
     return { channel: `sheet:${room}`, profile: guests.profile(req, url), handler };
   }, {
-    anonymous: true,
+    anonymous: true, namespace: 'sheet',
     // One sheet per connection: no joining or publishing to other channels.
     authorize: (conn, channel) => channel === conn.channel,
   });
