@@ -30,10 +30,10 @@ export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
     });
     if (!sockets) return;
     const handler = drawHandler(store, { limits, cursorIntervalMs: options.cursorIntervalMs });
-    sockets.route(`${path}/socket`, (req, url) => {
+    sockets.route(`${path}/socket`, (req, url, identity) => {
       const room = url.searchParams.get('room') || 'lobby';
       if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
-      return { channel: `draw:${room}`, profile: guests.profile(req, url), handler };
+      return { channel: `draw:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
     }, {
       anonymous: true, namespace: 'draw',
       // One room per connection: no joining or publishing to other channels.

@@ -25,10 +25,10 @@ export const editorFeature: Feature = ({ router, sockets, store, guests, config 
   const handler = editorHandler({ store, limits: editorLimits(config.socket.maxPayload) });
   sockets?.route(
     '/examples/editor/socket',
-    (req, url) => {
+    (req, url, identity) => {
       const room = url.searchParams.get('room') || DEFAULT_ROOM;
       if (!ROOM_PATTERN.test(room)) throw new HttpError(400, roomError);
-      return { channel: editorChannel(room), profile: guests.profile(req, url), handler };
+      return { channel: editorChannel(room), profile: identity?.profile ?? guests.profile(req, url), handler };
     },
     // Guests welcome; a connection edits its own room and joins no other channel (no eavesdropping on other documents).
     { anonymous: true, namespace: 'editor', authorize: (conn, channel) => channel === conn.channel },

@@ -30,10 +30,10 @@ export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature
     const handler = kanbanHandler(store, { limits });
     sockets.route(
       `${path}/socket`,
-      (req, url) => {
+      (req, url, identity) => {
         const room = url.searchParams.get('room') || 'lobby';
         if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
-        return { channel: `kanban:${room}`, profile: guests.profile(req, url), handler };
+        return { channel: `kanban:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
       },
       // One board per connection: no joining or publishing to other channels.
       { anonymous: true, namespace: 'kanban', authorize: (conn, channel) => channel === conn.channel, rateLimit: options.rateLimit },

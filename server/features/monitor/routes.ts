@@ -15,7 +15,7 @@ export const monitorFeature: Feature = ({ router, sockets, config, guests }) => 
   if (!sockets) return;
   const channel = `monitor:${sockets.node}`;
   const { handler } = createMonitorHandler(sockets, { channel, intervalMs, historySize, thresholds });
-  sockets.route('/examples/monitor/socket', (req, url) => ({ channel, profile: guests.profile(req, url), handler }), {
+  sockets.route('/examples/monitor/socket', (req, url, identity) => ({ channel, profile: identity?.profile ?? guests.profile(req, url), handler }), {
     anonymous: true, namespace: 'monitor',
     // Watching only: no joining or publishing to other channels.
     authorize: (conn, ch) => ch === conn.channel,

@@ -17,10 +17,10 @@ export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
   });
   if (!sockets) return;
   const handler = createSheetHandler(store);
-  sockets.route('/examples/spreadsheet/socket', (req, url) => {
+  sockets.route('/examples/spreadsheet/socket', (req, url, identity) => {
     const room = url.searchParams.get('room') || 'lobby';
     if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
-    return { channel: `sheet:${room}`, profile: guests.profile(req, url), handler };
+    return { channel: `sheet:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
   }, {
     anonymous: true, namespace: 'sheet',
     // One sheet per connection: no joining or publishing to other channels.
