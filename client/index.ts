@@ -4,3 +4,4 @@ export { Socket, type SocketOptions, type WebSocketConstructor, type WebSocketLi
 // Types only: the browser bundle must never pull in server code or zod.
 export type { Message, Ref } from '../server/socket/message';
 export type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';
+export { closeStatus } from './close-status';

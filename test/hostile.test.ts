@@ -46,9 +46,9 @@ function hostileFeature(): Feature {
   });
   const resolve = (_req: unknown, url: URL) => ({ channel: url.searchParams.get('ch') ?? 'hostile', handler });
   return ({ sockets }) => {
-    sockets?.route('/h/hostile', resolve, { anonymous: true, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } });
+    sockets?.route('/h/hostile', resolve, { anonymous: true, authorize: () => true, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } });
     sockets?.route('/h/limited', resolve, { anonymous: true });
-    sockets?.route('/h/good', resolve, { anonymous: true, rateLimit: { perSecond: 1000, burst: 1000 } });
+    sockets?.route('/h/good', resolve, { anonymous: true, authorize: () => true, rateLimit: { perSecond: 1000, burst: 1000 } });
   };
 }
 

@@ -4,6 +4,7 @@ import type { ChatProtocol } from '../../server/features/chat/protocol';
 import { roomChannel, roomPattern, TypingSet, typingText, type ChatMessage, type ChatUser } from '../../server/features/chat/chat';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 type Frame = ServerFrame<ChatProtocol>;
 type Param<K extends Frame['cmd']> = Extract<Frame, { cmd: K }>['param'];
@@ -237,8 +238,8 @@ function connect(): void {
     onOpen: () => s === socket && setStatus('connected', 'connected'),
     onClose: (code, reason, retryInMs) => {
       if (s !== socket) return;
-      if (retryInMs === undefined) setStatus('closed', `disconnected (${code}${reason ? `: ${reason}` : ''})`);
-      else setStatus('reconnecting', `reconnecting in ${Math.max(1, Math.ceil(retryInMs / 1000))} s…`);
+      const { state, text } = closeStatus(code, reason, retryInMs);
+      setStatus(state, text);
     },
     onMessage: (f) => s === socket && onFrame(f),
     onError: (service, error) => {

@@ -5,6 +5,7 @@ import type { Entry, LiveStroke } from '../../server/features/draw/canvas';
 import type { DrawProtocol } from '../../server/features/draw/protocol';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 type Frame = ServerFrame<DrawProtocol>;
 interface Stroke {
@@ -69,8 +70,8 @@ const socket = new Socket<DrawProtocol>({
     void sync();
   },
   onClose: (code, reason, retryInMs) => {
-    if (retryInMs === undefined) setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
-    else setStatus('reconnecting', `reconnecting in ${Math.ceil(retryInMs / 1000)} s`);
+    const { state, text } = closeStatus(code, reason, retryInMs);
+    setStatus(state, text);
   },
   onMessage: (frame) => (syncing ? buffered.push(frame) : apply(frame)),
   onError: (service, error) => {

@@ -40,6 +40,7 @@ import type { EditorProtocol } from '../../server/features/editor/protocol';
 import { LANGUAGES, type EditorLimits, type Language } from '../../server/features/editor/limits';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('editor');
@@ -416,8 +417,8 @@ function socketFor(userName: string): Socket<EditorProtocol> {
     onClose: (code, reason, retryInMs) => {
       if (s !== socket) return;
       session.offline();
-      if (retryInMs === undefined) setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
-      else setStatus('reconnecting', `reconnecting in ${Math.ceil(retryInMs / 1000)} s`);
+      const { state, text } = closeStatus(code, reason, retryInMs);
+      setStatus(state, text);
     },
     onMessage: (frame) => {
       if (s !== socket) return;

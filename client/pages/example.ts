@@ -1,6 +1,7 @@
 // The /example page: Forge's WebSocket example on a typed Socket.
 import type { ExampleProtocol } from '../../server/features/example/protocol';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('example');
@@ -21,8 +22,7 @@ const socket = new Socket<ExampleProtocol>({
   url: `/example/socket?ch=${encodeURIComponent(root.dataset.channel ?? '')}`,
   onOpen: () => (status.textContent = 'connected'),
   onClose: (code, reason, retryInMs) => {
-    status.textContent =
-      retryInMs === undefined ? `closed (${code}${reason ? `: ${reason}` : ''})` : `reconnecting in ${Math.ceil(retryInMs / 1000)} s`;
+    status.textContent = closeStatus(code, reason, retryInMs).text;
   },
   onMessage: (frame) => log(`${frame.cmd} ${frame.channel} ${JSON.stringify(frame.param)}`),
   onError: (service, error) => log(`error (${service}): ${error}`),

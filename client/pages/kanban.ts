@@ -6,6 +6,7 @@ import type { KanbanProtocol } from '../../server/features/kanban/protocol';
 import { RequestError } from '../request';
 import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 type Frame = ServerFrame<KanbanProtocol>;
 
@@ -36,8 +37,8 @@ const socket = new Socket<KanbanProtocol>({
     void sync();
   },
   onClose: (code, reason, retryInMs) => {
-    if (retryInMs === undefined) setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
-    else setStatus('reconnecting', `reconnecting in ${Math.ceil(retryInMs / 1000)} s`);
+    const { state, text } = closeStatus(code, reason, retryInMs);
+    setStatus(state, text);
   },
   onMessage: (frame) => (syncing ? buffered.push(frame) : apply(frame)),
   onError: (service, error) => {

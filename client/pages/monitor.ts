@@ -3,6 +3,7 @@
 import { CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
 import type { MonitorProtocol, Sample, Thresholds } from '../../server/features/monitor/protocol';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -152,8 +153,10 @@ const socket = new Socket<MonitorProtocol>({
       setStatus(`hello failed: ${(e as Error).message}`, 'bad');
     }
   },
-  onClose: (code, reason, retryInMs) =>
-    setStatus(retryInMs === undefined ? `closed (${code}${reason ? `: ${reason}` : ''})` : `reconnecting in ${Math.ceil(retryInMs / 1000)} s`, retryInMs === undefined ? 'bad' : 'warn'),
+  onClose: (code, reason, retryInMs) => {
+    const { state, text } = closeStatus(code, reason, retryInMs);
+    setStatus(text, state === 'closed' ? 'bad' : 'warn');
+  },
   onMessage: (frame) => {
     if (frame.cmd !== 'sample') return;
     received++;

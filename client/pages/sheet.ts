@@ -4,6 +4,7 @@
 import type { CellView, Focus, SheetProtocol } from '../../server/features/sheet/protocol';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
+import { closeStatus } from '../close-status';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('sheet');
@@ -344,7 +345,8 @@ const socket = new Socket<SheetProtocol>({
   },
   onClose: (code, reason, retryInMs) => {
     root.dataset.ready = 'false';
-    setStatus(retryInMs === undefined ? `closed (${code}${reason ? `: ${reason}` : ''})` : `reconnecting in ${Math.ceil(retryInMs / 1000)} s`, retryInMs === undefined ? 'bad' : 'warn');
+    const { state, text } = closeStatus(code, reason, retryInMs);
+    setStatus(text, state === 'closed' ? 'bad' : 'warn');
   },
   onMessage: (frame) => {
     if (frame.cmd === 'cells') apply(frame.param.cells);
