@@ -4,10 +4,9 @@
  * them. Each page is saved as a screenshot under test-artifacts/.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromiumPath, launchBrowser, openPage, screenshot } from './browser';
+import { launchBrowser, openPage, screenshot } from './browser';
 import { closeAll, connect, startApp, type TestApp, type TestClient } from './helpers';
 
 describe('admin pages in a browser', function () {
@@ -17,10 +16,6 @@ describe('admin pages in a browser', function () {
   let errors: string[] = [];
 
   before(async function () {
-    if (!existsSync(chromiumPath)) {
-      console.warn(`    no Chromium at ${chromiumPath} (set CHROMIUM_PATH): admin browser tests skipped`);
-      return this.skip();
-    }
     // Page scripts are served from public/js, which only the build writes.
     execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
     browser = await launchBrowser();
