@@ -255,3 +255,13 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
   ]);
 }
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failure can be reproduced from its seed. */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -27,7 +27,7 @@ import type { Feature } from '../server/features/feature';
 import { defineHandler } from '../server/socket/handler';
 import { defineProtocol } from '../server/socket/protocol';
 import type { SocketService } from '../server/socket/service';
-import { closeAll, connect, eventually, sleep, startApp, type TestApp, type TestClient } from './helpers';
+import { closeAll, connect, eventually, rng, sleep, startApp, type TestApp, type TestClient } from './helpers';
 import { Opcode, RawSocket, encodeFrame } from './raw-socket';
 
 const maxPayload = 64 * 1024;
@@ -59,15 +59,6 @@ function collector(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be reproduced. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(5);
 const int = (n: number) => Math.floor(random() * n);
 const word = (n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[int(36)]).join('');

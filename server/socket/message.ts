@@ -42,16 +42,7 @@ const maxRefLength = 64;
  * with whatever `ref` could be recovered so the error can still be correlated.
  */
 export function parseFrame(text: string, defaultChannel: string, maxChannelLength: number): Message {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new FrameError(ErrorCode.invalidJson, 'frame is not valid JSON');
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new FrameError(ErrorCode.invalidFrame, 'frame must be a JSON object {channel, cmd, param, ref?}');
-  }
-  const f = data as Record<string, unknown>;
+  const f = parseObject(text, '{channel, cmd, param, ref?}');
   const ref = f.ref;
   const okRef =
     ref === undefined ||
@@ -67,6 +58,20 @@ export function parseFrame(text: string, defaultChannel: string, maxChannelLengt
     throw new FrameError(ErrorCode.invalidFrame, `channel must be a string of at most ${maxChannelLength} characters`, safeRef);
   }
   return { channel, cmd: f.cmd, param: f.param ?? {}, ref: safeRef };
+}
+
+/** JSON text that must be an object (a frame of some dialect, described by `shape` in the error). */
+export function parseObject(text: string, shape: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new FrameError(ErrorCode.invalidJson, 'frame is not valid JSON');
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new FrameError(ErrorCode.invalidFrame, `frame must be a JSON object ${shape}`);
+  }
+  return data as Record<string, unknown>;
 }
 
 /** A SocketError that happened before a frame could be handled, keeping the ref it carried. */

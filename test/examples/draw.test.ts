@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createDrawFeature } from '../../server/features/draw/routes';
-import { closeAll, connect, refusedUpgrade, startApp, type TestApp, type TestClient } from '../helpers';
+import { closeAll, connect, refusedUpgrade, rng, startApp, type TestApp, type TestClient } from '../helpers';
 import {
   clearCanvas,
   commitStroke,
@@ -16,15 +16,6 @@ import {
   type Entry,
 } from '../../server/features/draw/canvas';
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A freehand-like stroke: a smooth random walk sampled every pixel or two, integer coordinates. */
 function freehand(r: () => number, w: number, h: number, n: number): number[] {

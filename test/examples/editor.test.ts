@@ -24,17 +24,8 @@ import {
 import { docKey } from '../../server/features/editor/handler';
 import { editorLimits, MAX_DOC_BYTES } from '../../server/features/editor/limits';
 import { SocketError } from '../../server/socket/errors';
-import { closeAll, connect, refusedUpgrade, sleep, startApp, eventually, type Frame, type TestApp, type TestClient } from '../helpers';
+import { closeAll, connect, refusedUpgrade, rng, sleep, startApp, eventually, type Frame, type TestApp, type TestClient } from '../helpers';
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A document with `text` typed into it. */
 function docWith(text: string): Y.Doc {

@@ -1,6 +1,6 @@
 import type { Codec } from '../../socket/codec';
 import { ErrorCode } from '../../socket/errors';
-import { FrameError, type Message } from '../../socket/message';
+import { FrameError, parseObject, type Message } from '../../socket/message';
 import type { ServerFrame } from '../../socket/protocol';
 import { roomChannel, roomOf, roomPattern, type ChatMessage } from './chat';
 import type { ChatProtocol } from './protocol';
@@ -41,16 +41,7 @@ function toBaseMessage(m: ChatMessage, room: string | undefined): BaseFrame {
  */
 export class BaseCodec implements Codec {
   decode(text: string, defaultChannel: string): Message {
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      throw new FrameError(ErrorCode.invalidJson, 'frame is not valid JSON');
-    }
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new FrameError(ErrorCode.invalidFrame, 'frame must be a JSON object {type, content, room?, nickname?}');
-    }
-    const f = data as Record<string, unknown>;
+    const f = parseObject(text, '{type, content, room?, nickname?}');
     const { type, content } = f;
     if (typeof type !== 'string' || type.length === 0 || type.length > maxTypeLength) {
       throw new FrameError(ErrorCode.invalidFrame, `type must be a non-empty string of at most ${maxTypeLength} characters`);
