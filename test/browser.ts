@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium, driven by playwright-core (no browser download). */
@@ -35,4 +37,35 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = `${artifactsDir}${name}.png`;
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Mocha hooks for a browser suite: page scripts built and one Chromium before all, a fresh
+ * context per `open` (own cookies: another user), contexts closed after each test, and any page
+ * error or console error in them fails that test.
+ */
+export function usePages(): { readonly contexts: BrowserContext[]; readonly errors: string[][]; open(url: string): Promise<Page> } {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const errors: string[][] = [];
+  before(async () => {
+    // Page scripts are served from public/js, which only the build writes.
+    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
+    browser = await launchBrowser();
+  });
+  after(() => browser?.close());
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+    for (const e of errors.splice(0)) expect(e).to.deep.equal([]);
+  });
+  return {
+    contexts,
+    errors,
+    async open(url) {
+      const opened = await openPage(browser!, url);
+      contexts.push(opened.context);
+      errors.push(opened.errors);
+      return opened.page;
+    },
+  };
 }

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { textOf, stateOf, type StoredDoc } from '../../server/features/editor/document';
 import { docKey } from '../../server/features/editor/handler';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import { screenshot, usePages } from '../browser';
 import { closeAll, eventually, startApp, type TestApp } from '../helpers';
 
 /** The editor's text as the user sees it: remote carets (with their name labels) and the placeholder left out. */
@@ -30,28 +29,13 @@ function tokenColor(page: Page, token: string): Promise<string | undefined> {
 describe('editor page in a browser', function () {
   this.timeout(45_000);
   let t: TestApp;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const errors: string[][] = [];
-
-  before(async () => {
-    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' }); // page scripts come from the build
-    t = await startApp();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await closeAll();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    for (const e of errors.splice(0)) expect(e).to.deep.equal([]);
-  });
+  const pages = usePages();
+  const { contexts } = pages;
+  before(async () => (t = await startApp()));
+  after(closeAll);
 
   async function open(room: string, name: string): Promise<Page> {
-    const { context, page, errors: pageErrors } = await openPage(browser, t.httpUrl(`/examples/editor?room=${room}&name=${name}`));
-    contexts.push(context);
-    errors.push(pageErrors);
+    const page = await pages.open(t.httpUrl(`/examples/editor?room=${room}&name=${name}`));
     await page.locator('#status[data-state="connected"]').waitFor();
     return page;
   }

@@ -1,34 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import type { Page } from 'playwright-core';
+import { screenshot, usePages } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 describe('system monitor page in a browser', function () {
   this.timeout(40_000);
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const errors: string[][] = [];
-
-  before(async () => {
-    // The page script is served from public/js, which only the build writes.
-    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await closeAll();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    await closeAll();
-    for (const e of errors.splice(0)) expect(e).to.deep.equal([]);
-  });
+  const pages = usePages();
+  afterEach(closeAll);
 
   async function viewer(t: TestApp): Promise<Page> {
-    const { context, page, errors: errs } = await openPage(browser, t.httpUrl('/examples/monitor'));
-    contexts.push(context);
-    errors.push(errs);
+    const page = await pages.open(t.httpUrl('/examples/monitor'));
     await page.locator('#status', { hasText: 'connected' }).waitFor();
     return page;
   }

@@ -1,38 +1,20 @@
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import type { Page } from 'playwright-core';
+import { screenshot, usePages } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 describe('spreadsheet page in a browser', function () {
   this.timeout(40_000);
   let t: TestApp;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const errors: string[][] = [];
-
-  before(async () => {
-    // The page script is served from public/js, which only the build writes.
-    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
-    browser = await launchBrowser();
-  });
-  // A fresh app per test: nothing carries over, and a root-level closeAll elsewhere cannot pull it away mid-suite.
+  const pages = usePages();
+  const { contexts, errors } = pages;
+  // A fresh app per test: nothing carries over.
   beforeEach(async () => (t = await startApp()));
-  after(async () => {
-    await browser?.close();
-    await closeAll();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    await closeAll();
-    for (const e of errors.splice(0)) expect(e).to.deep.equal([]);
-  });
+  afterEach(closeAll);
 
   /** A user in their own browser context (own guest cookie), the sheet loaded. */
   async function user(room: string, name: string): Promise<Page> {
-    const { context, page, errors: errs } = await openPage(browser, t.httpUrl(`/examples/spreadsheet?room=${room}&name=${name}`));
-    contexts.push(context);
-    errors.push(errs);
+    const page = await pages.open(t.httpUrl(`/examples/spreadsheet?room=${room}&name=${name}`));
     await page.locator('#sheet[data-ready="true"]').waitFor();
     return page;
   }
