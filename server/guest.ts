@@ -19,7 +19,7 @@ export class GuestIdentity {
   readonly middleware: RequestHandler = (req, res, next) => {
     if (!this.fromRequest(req)) {
       const id = randomUUID();
-      res.cookie(this.cookieName, `${id}.${this.sign(id)}`, { httpOnly: true, sameSite: 'lax', path: '/', maxAge: 365 * 864e5 });
+      res.cookie(this.cookieName, `${id}.${this.sign(id)}`, { httpOnly: true, sameSite: 'lax', secure: req.secure, path: '/', maxAge: 365 * 864e5 });
     }
     next();
   };
