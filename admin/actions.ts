@@ -1,5 +1,6 @@
 import { CloseCode, ErrorCode, SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
+import type { ConnectionStatus, Status } from '../server/socket/status';
 
 // What an admin (page or server API) can do to live connections. Shared by the admin socket and
 // POST /api/sockets/*, so both check the same things and answer the same way.
@@ -12,9 +13,9 @@ interface Outbound {
   param: unknown;
 }
 
-/** One frame to one connection; an empty channel means the connection's route channel. */
-export function sendToConnection(svc: SocketService, connId: string, frame: Outbound): { sent: true } {
-  const conn = requireConnection(svc, connId);
+/** One frame to one connection, on any node; an empty channel means the connection's route channel. */
+export async function sendToConnection(svc: SocketService, connId: string, frame: Outbound): Promise<{ sent: true }> {
+  const conn = await locateConnection(svc, connId);
   const channel = frame.channel || conn.channel;
   checkChannel(svc, channel);
   svc.writeConnection(conn.id, { channel, cmd: frame.cmd, param: frame.param });
@@ -29,22 +30,30 @@ export function publishToChannel(svc: SocketService, frame: Outbound): { members
   return { members };
 }
 
-/** Kicks one connection: `close-connection` with the reason, then close 4000 (the client does not reconnect). */
-export function kickConnection(svc: SocketService, connId: string, reason: string): { disconnected: number } {
-  svc.disconnect(requireConnection(svc, connId).id, CloseCode.kicked, reason);
+/** Kicks one connection, on any node: `close-connection` with the reason, then close 4000 (the client does not reconnect). */
+export async function kickConnection(svc: SocketService, connId: string, reason: string): Promise<{ disconnected: number }> {
+  svc.disconnect((await locateConnection(svc, connId)).id, CloseCode.kicked, reason);
   return { disconnected: 1 };
 }
 
-/** Kicks every connection (every tab) of one user on this node; zero when the user has none. */
-export function kickUser(svc: SocketService, userId: string, reason: string): { disconnected: number } {
-  const conns = svc.getConnections().filter((c) => c.profile.id === userId);
+/** Kicks every connection (every tab) of one user on every node; zero when the user has none. */
+export async function kickUser(svc: SocketService, userId: string, reason: string): Promise<{ disconnected: number }> {
+  const conns = (await svc.clusterStatus()).connections.filter((c) => c.profile.id === userId);
   for (const c of conns) svc.disconnect(c.id, CloseCode.kicked, reason);
   return { disconnected: conns.length };
 }
 
-function requireConnection(svc: SocketService, connId: string) {
-  const conn = svc.getConnection(connId);
-  if (!conn) throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on this node`);
+/**
+ * A connection's status wherever it lives: this node first, else the cluster's status (one bus
+ * round trip). The write and disconnect calls then reach it through the bus.
+ */
+export async function findConnection(svc: SocketService, connId: string, cluster: () => Promise<Status> = () => svc.clusterStatus()): Promise<ConnectionStatus | undefined> {
+  return svc.getConnection(connId)?.status(svc.node) ?? (await cluster()).connections.find((c) => c.id === connId);
+}
+
+async function locateConnection(svc: SocketService, connId: string): Promise<ConnectionStatus> {
+  const conn = await findConnection(svc, connId);
+  if (!conn) throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on any node`);
   return conn;
 }
 

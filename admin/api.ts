@@ -45,7 +45,7 @@ export function apiRoutes(router: Router, sockets: SocketService, apiKey: string
 }
 
 /** Validates the body, runs the action, and maps its outcome to a status: 200, 400, 404 or 415. */
-function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, act: (body: z.output<S>) => object): void {
+async function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, act: (body: z.output<S>) => object | Promise<object>): Promise<void> {
   if (body === undefined) return fail(res, 415, 'send a JSON body with Content-Type: application/json');
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
@@ -53,7 +53,7 @@ function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, ac
     return void res.status(400).json({ error: 'invalid body', problems });
   }
   try {
-    res.json(act(parsed.data));
+    res.json(await act(parsed.data));
   } catch (err) {
     if (!(err instanceof SocketError)) throw err;
     fail(res, err.code === ErrorCode.unknownConnection ? 404 : 400, err.message);

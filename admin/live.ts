@@ -57,7 +57,7 @@ export class LiveStatus {
       case 'channel':
         return svc.writeConnection(connId, msg(adminChannel, 'channel', channelSnapshot(svc, view.key, view.members, pageSize)));
       case 'connection':
-        return svc.writeConnection(connId, msg(adminChannel, 'connection', connectionSnapshot(svc, view.id)));
+        return svc.writeConnection(connId, msg(adminChannel, 'connection', await connectionSnapshot(svc, view.id, status)));
     }
   }
 }

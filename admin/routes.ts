@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import type { Config } from '../server/config';
 import type { SocketService } from '../server/socket/service';
 import type { AdminAccess, Verdict } from './access';
+import { findConnection } from './actions';
 import { Csrf } from './csrf';
 import type { Metrics } from './metrics';
 import { channelPage } from './views/channel';
@@ -74,10 +75,10 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     if (key.length > max) return refuse(req, res, 400, 'No such channel', `channel names are at most ${max} characters`);
     res.type('html').send(channelPage(chrome(req, res), key));
   });
-  router.get('/admin/sockets/conn/:id', (req, res) => {
-    const conn = sockets.getConnection(String(req.params.id));
-    if (!conn) return refuse(req, res, 404, 'No such connection', `no connection ${req.params.id} on this node (it may have closed)`);
-    res.type('html').send(connectionPage(chrome(req, res), conn.status(sockets.node)));
+  router.get('/admin/sockets/conn/:id', async (req, res) => {
+    const conn = await findConnection(sockets, String(req.params.id));
+    if (!conn) return refuse(req, res, 404, 'No such connection', `no connection ${req.params.id} on any node (it may have closed)`);
+    res.type('html').send(connectionPage(chrome(req, res), conn));
   });
 
   // Bad form bodies and the like: a clear status and message, never a stack trace.

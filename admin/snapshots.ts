@@ -2,6 +2,7 @@ import type { SocketService } from '../server/socket/service';
 import type { ChannelStatus, ConnectionStatus, Status } from '../server/socket/status';
 import type { TapEntry } from '../server/socket/tap';
 import { page, type Page, type Query } from './paging';
+import { findConnection } from './actions';
 
 /** What the admin pages show, as pushed over the admin socket. Built on demand from the service. */
 export interface Overview {
@@ -23,7 +24,7 @@ export interface ChannelSnapshot {
 
 export interface ConnectionSnapshot {
   id: string;
-  /** Null once the connection has gone (or never was on this node). */
+  /** Null once the connection has gone (or never was on any node). */
   connection: ConnectionStatus | null;
 }
 
@@ -55,8 +56,9 @@ export function channelSnapshot(svc: SocketService, key: string, members: Query,
   };
 }
 
-export function connectionSnapshot(svc: SocketService, id: string): ConnectionSnapshot {
-  return { id, connection: svc.getConnection(id)?.status(svc.node) ?? null };
+/** A connection on any node; `cluster` is the tick's shared cluster status, read only when the connection is not here. */
+export async function connectionSnapshot(svc: SocketService, id: string, cluster: () => Promise<Status>): Promise<ConnectionSnapshot> {
+  return { id, connection: (await findConnection(svc, id, cluster)) ?? null };
 }
 
 /** What the search box looks in: ids, user, route, channels, address and user agent. */

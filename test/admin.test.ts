@@ -318,7 +318,7 @@ describe('admin', function () {
       const t = await startApp({ socket: { maxChannelNameLength: 16 } });
       const unknown = await get(t, '/admin/sockets/conn/no-such-connection', { accept: 'text/html' });
       expect(unknown.status).to.equal(404);
-      expect(await unknown.text()).to.contain('no connection no-such-connection on this node');
+      expect(await unknown.text()).to.contain('no connection no-such-connection on any node');
       const long = await get(t, `/admin/sockets/chan/${'x'.repeat(17)}`);
       expect(long.status).to.equal(400);
       expect(await long.text()).to.contain('at most 16 characters');
@@ -449,7 +449,7 @@ describe('admin', function () {
       expect(noCmd.param).to.deep.include({ code: 'invalid_param' });
       expect(noCmd.param.message).to.contain('cmd is required');
       const unknown = await admin.request('', 'send', { connId: 'gone', cmd: 'x', param: '{}' });
-      expect(unknown.param).to.deep.equal({ code: 'unknown_connection', message: 'no connection gone on this node' });
+      expect(unknown.param).to.deep.equal({ code: 'unknown_connection', message: 'no connection gone on any node' });
       const longChannel = await admin.request('', 'publish', { channel: 'x'.repeat(21), cmd: 'x', param: '{}' });
       expect(longChannel.param.message).to.equal('channel must be at most 20 characters');
       const publishJson = await admin.request('', 'publish', { channel: 'lobby', cmd: 'x', param: '[1,' });
@@ -630,7 +630,7 @@ describe('admin', function () {
       expect(await client.closed).to.deep.equal({ code: 4000, reason: 'maintenance' });
       const unknown = await post(t, '/api/sockets/disconnect', { connId: 'nobody' });
       expect(unknown.status).to.equal(404);
-      expect((await unknown.json()).error).to.equal('no connection nobody on this node');
+      expect((await unknown.json()).error).to.equal('no connection nobody on any node');
     });
 
     it('disconnects every connection of a user', async () => {

@@ -12,7 +12,8 @@ import { withScripts } from '../server/cluster/scripts';
 import { fromBase64, toBase64 } from '../server/features/editor/document';
 import { MemoryHistory, type Position } from '../server/socket/history';
 import type { Status } from '../server/socket/status';
-import { closeAll, connect, eventually, sleep, startApp, type Frame, type TestApp, type TestClient } from './helpers';
+import { findConnection, kickConnection, sendToConnection } from '../admin/actions';
+import { closeAll, connect, eventually, sleep, startApp, within, type Frame, type TestApp, type TestClient } from './helpers';
 import { guestCookie, RecordingSocket } from './cluster/clients';
 import { killAll, NodeProcess, RedisServer } from './cluster/processes';
 import { RoundRobinProxy } from './cluster/proxy';
@@ -491,6 +492,19 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
   after(async () => {
     await closeAll();
     killAll();
+  });
+
+  it("lets the admin on one node find, message and kick a connection on another (admin/actions)", async () => {
+    const c = await connect(b.url(`/example/socket?ch=remote${++nextChannel}`));
+    const id = b.app.sockets!.getConnections().find((x) => x.channel === `remote${nextChannel}`)!.id;
+    const found = await findConnection(a.app.sockets!, id);
+    expect(found?.node).to.equal('rb');
+    await sendToConnection(a.app.sockets!, id, { channel: '', cmd: 'notice', param: { text: 'from the admin on ra' } });
+    await c.waitFor({ cmd: 'notice' }, 3000);
+    await kickConnection(a.app.sockets!, id, 'bye from ra');
+    await c.waitFor({ cmd: 'close-connection' }, 3000);
+    expect((await within(c.closed, 3000, 'kicked connection closed')).code).to.equal(4000);
+    expect(await findConnection(a.app.sockets!, 'no-such-connection')).to.equal(undefined);
   });
 
   /** A publisher in a fresh channel on `node`, and a helper sending `chat` frames and waiting until they are published. */
