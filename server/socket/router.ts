@@ -1,21 +1,13 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { HttpError } from './http-error';
 import type { Handler } from './handler';
 import type { Codec } from './codec';
+export { HttpError };
 import type { Authenticator, Identity } from './auth';
 import type { Connection, Profile } from './connection';
 import type { RateLimit } from './rate-limit';
 
-/** Throw from a route resolver to refuse the upgrade with an HTTP status before any connection exists. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
 
 export interface UpgradeOptions {
   channel: string;

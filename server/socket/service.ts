@@ -752,7 +752,7 @@ export class SocketService implements Delivery {
 
   private requireConnection(connId: string): Connection {
     const conn = this.connections.get(connId);
-    if (!conn) throw new SocketError('unknown_connection', `no connection ${connId} on this node`);
+    if (!conn) throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on this node`);
     return conn;
   }
 

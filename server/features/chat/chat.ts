@@ -2,6 +2,7 @@
  * The chat example's rules, pure: names, limits, room list, nicknames, rate limits. No zod and
  * no server imports, so the browser page can import the constants and channel helpers too.
  */
+import { roomPattern } from '../room';
 
 /** Room the page and Base clients enter when no `?room=` is given (Base's default). */
 export const DEFAULT_ROOM = 'general';
@@ -26,7 +27,7 @@ export const MESSAGE_BURST = 10;
 export const MESSAGE_REFILL_MS = 500;
 
 /** Room names: what `?room=` and `create-room` accept. */
-export const roomPattern = /^[\w-]{1,64}$/;
+export { roomPattern };
 /** Names only the server may use. */
 const reservedNames = new Set(['system', 'server', 'admin']);
 

@@ -8,6 +8,7 @@ import type { SocketService } from '../../socket/service';
 import type { Feature } from '../feature';
 import { baseCodec } from './base-codec';
 import { checkNickname, DEFAULT_ROOM, roomChannel, roomPattern } from './chat';
+import { pageRoom, roomRule } from '../room';
 import { ChatState } from './chat-state';
 import { createChatHandler } from './handler';
 
@@ -29,7 +30,7 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
   const state = new ChatState(store);
 
   router.get('/examples/chat', (req, res) => {
-    const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : DEFAULT_ROOM;
+    const room = pageRoom(req.query.room, DEFAULT_ROOM);
     const name = nameHint(typeof req.query.name === 'string' ? req.query.name : undefined) ?? '';
     res.type('html').send(chatPage({ room, name, socketsEnabled: sockets !== undefined }));
   });
@@ -40,7 +41,7 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
   /** The room a socket asks for, created if new (refused when every room is in use). */
   async function openRoom(svc: SocketService, raw: string | null): Promise<string> {
     const room = raw || DEFAULT_ROOM;
-    if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+    if (!roomPattern.test(room)) throw new HttpError(400, `room ${roomRule}`);
     const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
     const { full } = await state.createRoom(room, occupied);
     if (full) throw new HttpError(409, `all ${state.maxRooms} chat rooms are in use`);

@@ -1,10 +1,10 @@
-import { HttpError, type RouteOptions } from '../../socket/router';
+import type { RouteOptions } from '../../socket/router';
+import { pageRoom, socketRoom } from '../room';
 import { drawPage } from '../../../views/examples/draw';
 import type { Feature } from '../feature';
 import { drawLimits, type DrawLimits } from './canvas';
 import { drawHandler } from './handler';
 
-const roomPattern = /^[\w-]{1,64}$/;
 
 export interface DrawFeatureOptions {
   /** Page path; the socket is `<path>/socket`. Default `/examples/draw`. */
@@ -24,15 +24,14 @@ export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
   const limits = { ...drawLimits, ...options.limits };
   return ({ router, sockets, store, guests }) => {
     router.get(path, (req, res) => {
-      const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+      const room = pageRoom(req.query.room, 'lobby');
       const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
       res.type('html').send(drawPage({ room, name, socketPath: `${path}/socket`, width: limits.width, height: limits.height }));
     });
     if (!sockets) return;
     const handler = drawHandler(store, { limits, cursorIntervalMs: options.cursorIntervalMs });
     sockets.route(`${path}/socket`, (req, url, identity) => {
-      const room = url.searchParams.get('room') || 'lobby';
-      if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+      const room = socketRoom(url, 'lobby');
       return { channel: `draw:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
     }, {
       anonymous: true, namespace: 'draw',

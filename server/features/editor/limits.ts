@@ -8,8 +8,6 @@ export const LANGUAGES = ['javascript', 'typescript', 'python', 'html', 'css', '
 export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = 'javascript';
 
-/** `?room=`: 1-64 letters, digits, _ or -. */
-export const ROOM_PATTERN = /^[\w-]{1,64}$/;
 export const DEFAULT_ROOM = 'lobby';
 
 /**

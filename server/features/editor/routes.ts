@@ -1,11 +1,11 @@
 import { editorPage } from '../../../views/examples/editor';
 import { displayName } from '../../guest';
-import { HttpError } from '../../socket/router';
 import type { Feature } from '../feature';
 import { editorChannel, editorHandler } from './handler';
-import { DEFAULT_ROOM, editorLimits, ROOM_PATTERN } from './limits';
+import { DEFAULT_ROOM, editorLimits } from './limits';
+import { roomPattern, roomRule, socketRoom } from '../room';
 
-const roomError = 'room must be 1-64 letters, digits, _ or -';
+const roomError = `room ${roomRule}`;
 
 /**
  * The collaborative code editor: the page at /examples/editor?room=…&name=… and its socket at
@@ -14,7 +14,7 @@ const roomError = 'room must be 1-64 letters, digits, _ or -';
 export const editorFeature: Feature = ({ router, sockets, store, guests, config }) => {
   router.get('/examples/editor', (req, res) => {
     const room = typeof req.query.room === 'string' && req.query.room !== '' ? req.query.room : DEFAULT_ROOM;
-    if (!ROOM_PATTERN.test(room)) {
+    if (!roomPattern.test(room)) {
       res.status(400).type('text').send(`${roomError}\n`);
       return;
     }
@@ -26,8 +26,7 @@ export const editorFeature: Feature = ({ router, sockets, store, guests, config 
   sockets?.route(
     '/examples/editor/socket',
     (req, url, identity) => {
-      const room = url.searchParams.get('room') || DEFAULT_ROOM;
-      if (!ROOM_PATTERN.test(room)) throw new HttpError(400, roomError);
+      const room = socketRoom(url, DEFAULT_ROOM);
       return { channel: editorChannel(room), profile: identity?.profile ?? guests.profile(req, url), handler };
     },
     // Guests welcome; a connection edits its own room and joins no other channel (no eavesdropping on other documents).

@@ -1,10 +1,10 @@
-import { HttpError, type RouteOptions } from '../../socket/router';
+import type { RouteOptions } from '../../socket/router';
+import { pageRoom, socketRoom } from '../room';
 import { kanbanPage } from '../../../views/examples/kanban';
 import type { Feature } from '../feature';
 import { kanbanLimits } from './board';
 import { kanbanHandler } from './handler';
 
-const roomPattern = /^[\w-]{1,64}$/;
 
 export interface KanbanFeatureOptions {
   /** Page path; the socket is `<path>/socket`. Default `/examples/kanban`. */
@@ -22,7 +22,7 @@ export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature
   const limits = { ...kanbanLimits, ...options.limits };
   return ({ router, sockets, store, guests }) => {
     router.get(path, (req, res) => {
-      const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+      const room = pageRoom(req.query.room, 'lobby');
       const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
       res.type('html').send(kanbanPage({ room, name, socketPath: `${path}/socket`, maxTextLength: limits.maxTextLength }));
     });
@@ -31,8 +31,7 @@ export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature
     sockets.route(
       `${path}/socket`,
       (req, url, identity) => {
-        const room = url.searchParams.get('room') || 'lobby';
-        if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+        const room = socketRoom(url, 'lobby');
         return { channel: `kanban:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
       },
       // One board per connection: no joining or publishing to other channels.

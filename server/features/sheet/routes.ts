@@ -1,9 +1,8 @@
-import { HttpError } from '../../socket/router';
+import { pageRoom, socketRoom } from '../room';
 import { sheetPage } from '../../../views/examples/sheet';
 import type { Feature } from '../feature';
 import { createSheetHandler } from './handler';
 
-const roomPattern = /^[\w-]{1,64}$/;
 
 /**
  * Collaborative spreadsheet: the page at /examples/spreadsheet?room=… and its socket at
@@ -11,15 +10,14 @@ const roomPattern = /^[\w-]{1,64}$/;
  */
 export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
   router.get('/examples/spreadsheet', (req, res) => {
-    const room = typeof req.query.room === 'string' && roomPattern.test(req.query.room) ? req.query.room : 'lobby';
+    const room = pageRoom(req.query.room, 'lobby');
     const name = typeof req.query.name === 'string' ? req.query.name.slice(0, 32) : '';
     res.type('html').send(sheetPage({ room, name, wsEnabled: sockets !== undefined }));
   });
   if (!sockets) return;
   const handler = createSheetHandler(store);
   sockets.route('/examples/spreadsheet/socket', (req, url, identity) => {
-    const room = url.searchParams.get('room') || 'lobby';
-    if (!roomPattern.test(room)) throw new HttpError(400, 'room must be 1-64 letters, digits, _ or -');
+    const room = socketRoom(url, 'lobby');
     return { channel: `sheet:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
   }, {
     anonymous: true, namespace: 'sheet',
