@@ -497,11 +497,17 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
   it("lets the admin on one node find, message and kick a connection on another (admin/actions)", async () => {
     const c = await connect(b.url(`/example/socket?ch=remote${++nextChannel}`));
     const id = b.app.sockets!.getConnections().find((x) => x.channel === `remote${nextChannel}`)!.id;
-    const found = await findConnection(a.app.sockets!, id);
-    expect(found?.node).to.equal('rb');
-    await sendToConnection(a.app.sockets!, id, { channel: '', cmd: 'notice', param: { text: 'from the admin on ra' } });
+    // Cluster status is gathered within CLUSTER_STATUS_TIMEOUT_MS: on a loaded machine a round may miss rb.
+    const found = await eventually(async () => {
+      const f = await findConnection(a.app.sockets!, id);
+      expect(f?.node).to.equal('rb');
+      return f;
+    }, 5000);
+    expect(found!.id).to.equal(id);
+    // Each looks the connection up the same way (it throws, sending nothing, when a round misses rb).
+    await eventually(() => sendToConnection(a.app.sockets!, id, { channel: '', cmd: 'notice', param: { text: 'from the admin on ra' } }), 5000);
     await c.waitFor({ cmd: 'notice' }, 3000);
-    await kickConnection(a.app.sockets!, id, 'bye from ra');
+    await eventually(() => kickConnection(a.app.sockets!, id, 'bye from ra'), 5000);
     await c.waitFor({ cmd: 'close-connection' }, 3000);
     expect((await within(c.closed, 3000, 'kicked connection closed')).code).to.equal(4000);
     expect(await findConnection(a.app.sockets!, 'no-such-connection')).to.equal(undefined);
