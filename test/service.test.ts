@@ -160,7 +160,7 @@ describe('SocketService', () => {
       expect(conn.userAgent).to.equal('wsforge-test/1.0');
       expect(conn.started).to.be.within(before, after);
       expect(conn.lastActivity).to.be.within(conn.started, after);
-      expect(conn.counters.toJSON()).to.deep.equal({
+      expect(conn).to.deep.include({
         messagesIn: 1,
         bytesIn: Buffer.byteLength(JSON.stringify(whoami)),
         messagesOut: 1,
@@ -172,9 +172,9 @@ describe('SocketService', () => {
       await sleep(15);
       const echo = await c.request('room1', 'echo', { text: 'hé' });
       expect(conn.lastActivity).to.be.greaterThan(seen);
-      expect(conn.counters.messagesIn).to.equal(2);
-      expect(conn.counters.messagesOut).to.equal(2);
-      expect(conn.counters.bytesOut).to.equal(Buffer.byteLength(JSON.stringify(reply)) + Buffer.byteLength(JSON.stringify(echo)));
+      expect(conn.messagesIn).to.equal(2);
+      expect(conn.messagesOut).to.equal(2);
+      expect(conn.bytesOut).to.equal(Buffer.byteLength(JSON.stringify(reply)) + Buffer.byteLength(JSON.stringify(echo)));
 
       const other = await peer('/t?ch=room1');
       expect(other.id).to.match(uuidV4).and.not.equal(conn.id);
@@ -485,7 +485,7 @@ describe('SocketService', () => {
         { key: 'b', members: 1, users: 1 },
       ]);
       const peers = [tab1, tab2, guest];
-      const sum = (k: 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut' | 'errors') => peers.reduce((n, p) => n + p.conn.counters[k], 0);
+      const sum = (k: 'messagesIn' | 'messagesOut' | 'bytesIn' | 'bytesOut' | 'errors') => peers.reduce((n, p) => n + p.conn[k], 0);
       expect(s.counts).to.deep.equal({
         connections: 3,
         channels: 2,
@@ -613,7 +613,7 @@ describe('SocketService', () => {
       a.c.send({ cmd: 'nothing' });
       await a.c.sync();
       expect(a.c.since(mark)).to.deep.equal([]);
-      expect(a.conn.counters.errors).to.equal(0);
+      expect(a.conn.errors).to.equal(0);
     });
   });
 
@@ -700,7 +700,7 @@ describe('SocketService', () => {
         expect(await a.c.request('lobby', 'echo', { text: 'still here' })).to.include({ cmd: 'reply' });
         await other.c.sync();
         expect(other.c.since(markOther)).to.deep.equal([]);
-        expect(a.conn.counters.errors).to.equal(1);
+        expect(a.conn.errors).to.equal(1);
         expect(sockets.status().counts.errors).to.equal(1);
         expect([...a.conn.channels]).to.deep.equal(['lobby']);
       });
@@ -724,7 +724,7 @@ describe('SocketService', () => {
       expect(await a.c.next({ cmd: 'binary-received' })).to.deep.equal({ channel: 'bin', cmd: 'binary-received', param: { bytes: 4, first: 9 } });
       await a.c.sync();
       expect(a.c.frames.filter((f) => f.cmd === 'error')).to.deep.equal([]);
-      expect(a.conn.counters).to.include({ errors: 0, messagesIn: 3 });
+      expect(a.conn).to.include({ errors: 0, messagesIn: 3 });
     });
   });
 
@@ -823,14 +823,14 @@ describe('SocketService', () => {
           await sleep(3); // separate TCP reads, so the server can stop in between
         }
         await sleep(30);
-        const read = a.conn.counters.messagesIn - 1; // minus whoami
+        const read = a.conn.messagesIn - 1; // minus whoami
         expect(read, 'frames read while the handler blocks').to.be.at.least(inboxLimit).and.below(n);
         expect(a.c.frames.filter((f) => typeof f.ref === 'number'), 'answered before the handler unblocked').to.deep.equal([]);
         probe.gate.open();
         await a.c.waitFor({ ref: n - 1 }, 3000);
         const answers = a.c.frames.filter((f) => typeof f.ref === 'number');
         expect(answers.map((f) => [f.ref, f.cmd])).to.deep.equal(range(n).map((i) => [i, 'reply']));
-        expect(a.conn.counters.messagesIn - 1).to.equal(n);
+        expect(a.conn.messagesIn - 1).to.equal(n);
         await a.c.sync();
       });
     }

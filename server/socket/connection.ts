@@ -3,14 +3,16 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { WebSocket } from 'ws';
+import type { Channel } from './channel';
 import type { Codec } from './codec';
 import { CloseCode } from './errors';
 import type { Handler } from './handler';
 import type { WriteBatch } from './frame';
-import { Inbox } from './inbox';
+import type { Inbox, InboxOwner } from './inbox';
+import { ConnectionLog } from './log';
 import { TokenBucket, type RateLimit } from './rate-limit';
 import type { RouteOptions } from './router';
-import { Counters, type ConnectionStatus } from './status';
+import type { ConnectionStatus, CountersJSON } from './status';
 
 /** Who is on the other end. Comes from the server (auth, route), never from client frames. */
 export interface Profile {
@@ -29,36 +31,57 @@ export interface ConnectionLimits {
   closeGraceMs: number;
 }
 
-/** One live WebSocket, its identity, channels and counters. */
-export class Connection {
+/** What every connection of one route shares: made once per route, so each connection holds one reference. */
+export interface RouteContext {
+  /** Path of the socket route, e.g. `/example/socket`: tells the admin which feature owns it. */
+  readonly path: string;
+  /** The route's security options. */
+  readonly options: RouteOptions;
+  /** The inbound frame budget of each connection (the service's, with the route's overrides). */
+  readonly rateLimit: RateLimit;
+  readonly limits: ConnectionLimits;
+  readonly log: Logger;
+}
+
+/** An `authInFirstMessage` connection that has not authenticated yet. */
+export interface PendingAuth {
+  /** Lets the connection in once its `auth` frame verified. */
+  admit(): void;
+  /** An `auth` frame is being verified: later frames wait. */
+  verifying: boolean;
+}
+
+/**
+ * One live WebSocket, its identity, channels and counters. Idle connections are most of a
+ * server's memory, so what only some of them need (a pending task queue, a rate-limit bucket,
+ * a close promise) is made on first use, and what a route's connections share lives
+ * in its RouteContext.
+ */
+export class Connection implements CountersJSON, InboxOwner {
   readonly id = uuidv4();
   /** Set at upgrade, or by the `auth` frame on routes that authenticate in the first message. */
   profile: Profile;
   /** The channel the route chose at upgrade; frames without a channel mean this one. */
   readonly channel: string;
-  /** Path of the socket route it came in through, e.g. `/example/socket`: tells the admin which feature owns it. */
-  readonly route: string;
-  readonly channels = new Set<string>();
+  /** See `channels`. */
+  private joinedChannels: readonly string[] = noChannels;
   readonly remoteAddress: string;
   readonly userAgent: string;
   readonly started = Date.now();
   lastActivity = this.started;
-  readonly counters = new Counters();
-  /** Cleared by each ping round; set by a pong or any inbound frame. */
-  alive = true;
-  readonly inbox: Inbox;
-  private closedPromise?: Promise<CloseInfo>;
-  private closeInfo?: CloseInfo;
-  /** The security options of the route it came through. */
-  readonly routeOptions: RouteOptions;
-  private tokens?: TokenBucket;
-  /** Set while an `authInFirstMessage` connection has not authenticated; calling it lets it in. */
-  pendingAuth?: () => void;
-  /** An `auth` frame is being verified: later frames wait. */
-  authenticating = false;
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  errors = 0;
+  /** Bytes the socket had read at the last ping round: unchanged by the next one means no pong and no frame came. */
+  bytesReadAtPing = 0;
+  /** Frames waiting for an earlier async one (inbox.ts); absent while nothing waits. */
+  inbox?: Inbox;
+  /** Set while an `authInFirstMessage` connection has not authenticated. */
+  pendingAuth?: PendingAuth;
   /** When its credential expires (ms since epoch), if it has one. */
   expiresAt?: number;
-  expiryTimer?: NodeJS.Timeout;
   /** Channels being resumed: their live frames wait here until the replay is sent. */
   recovering?: Map<string, string[]>;
   /**
@@ -71,8 +94,8 @@ export class Connection {
   closing = false;
   /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */
   serverClose?: CloseInfo;
-  private settle?: (info: CloseInfo) => void;
-  private logger?: Logger;
+  private tokens?: TokenBucket;
+  private ending?: { info?: CloseInfo; promise?: Promise<CloseInfo>; settle?: (info: CloseInfo) => void };
 
   constructor(
     readonly ws: WebSocket,
@@ -81,24 +104,51 @@ export class Connection {
     profile: Profile | undefined,
     readonly handler: Handler,
     readonly codec: Codec | undefined,
-    private readonly limits: ConnectionLimits,
-    private readonly parentLog: Logger,
-    routeOptions: RouteOptions,
-    private readonly rateLimit: RateLimit,
+    readonly context: RouteContext,
   ) {
-    this.routeOptions = routeOptions;
     this.channel = channel;
-    this.route = new URL(req.url ?? '/', 'http://localhost').pathname;
     this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };
     this.remoteAddress = req.socket.remoteAddress ?? '';
     this.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 256);
-    this.inbox = new Inbox(limits.inboxLimit, ws);
-
   }
 
-  /** A child logger tagged with this connection, made on first use to keep idle connections small. */
-  get log(): Logger {
-    return (this.logger ??= this.parentLog.child({ conn: this.id, user: this.profile.id }));
+  /**
+   * The channels it is in, in joining order. Replaced, never changed, by joins and leaves, so it
+   * is safe to iterate while leaving; exact-size, and shared with the Channel when it is the only
+   * one (most connections are in one or two channels, and idle memory counts).
+   */
+  get channels(): readonly string[] {
+    return this.joinedChannels;
+  }
+
+  /** Called by the service as it adds the connection to `ch`. */
+  joined(ch: Channel): void {
+    const list = this.joinedChannels;
+    this.joinedChannels = list.length === 0 ? ch.alone : list.concat(ch.key);
+  }
+
+  /** Called by the service as it removes the connection from `channel`. */
+  left(channel: string): void {
+    const list = this.joinedChannels;
+    const at = list.indexOf(channel);
+    if (at < 0) return;
+    // slice and concat make exact-size arrays (filter and spread reserve room to grow).
+    this.joinedChannels = list.length === 1 ? noChannels : list.slice(0, at).concat(list.slice(at + 1));
+  }
+
+  /** Path of the socket route it came in through, e.g. `/example/socket`. */
+  get route(): string {
+    return this.context.path;
+  }
+
+  /** The security options of the route it came through. */
+  get routeOptions(): RouteOptions {
+    return this.context.options;
+  }
+
+  /** Its logger: lines tagged with this connection and its user (log.ts; made per use, so connections carry none). */
+  get log(): ConnectionLog {
+    return new ConnectionLog(this.context.log, this);
   }
 
   /** Sends one already-serialized frame (replies, errors, codec output). */
@@ -123,9 +173,22 @@ export class Connection {
 
   /** A reader that lets more than `maxBufferedBytes` pile up is cut off (4008). */
   checkBacklog(): void {
-    if (!this.closing && this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    if (!this.closing && this.ws.bufferedAmount > this.context.limits.maxBufferedBytes) {
       this.close(CloseCode.slowConsumer, 'slow consumer: outbound buffer limit exceeded');
     }
+  }
+
+  get inboxLimit(): number {
+    return this.context.limits.inboxLimit;
+  }
+
+  /** Stops reading frames (the inbox is full). */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
   }
 
   private get writable(): boolean {
@@ -133,12 +196,12 @@ export class Connection {
   }
 
   private count(bytes: number): void {
-    this.counters.messagesOut++;
-    this.counters.bytesOut += bytes;
+    this.messagesOut++;
+    this.bytesOut += bytes;
   }
 
   /** Starts a close handshake and forces it after `graceMs` if the peer does not answer. */
-  close(code: number, reason: string, graceMs = this.limits.closeGraceMs): void {
+  close(code: number, reason: string, graceMs = this.context.limits.closeGraceMs): void {
     if (this.closing) return;
     reason = closeReason(reason);
     // ws.close first: if it throws (invalid code), the connection is left as it was, not half-closed.
@@ -150,18 +213,20 @@ export class Connection {
 
   /** Settles with the close code and reason once the service has cleaned up after it (made on demand: idle connections carry no promise). */
   get closed(): Promise<CloseInfo> {
-    return (this.closedPromise ??= this.closeInfo ? Promise.resolve(this.closeInfo) : new Promise((resolve) => (this.settle = resolve)));
+    const e = (this.ending ??= {});
+    return (e.promise ??= e.info ? Promise.resolve(e.info) : new Promise((resolve) => (e.settle = resolve)));
   }
 
   /** Its inbound frame budget, made with its first frame: a connection that never sends needs none. */
   get bucket(): TokenBucket {
-    return (this.tokens ??= new TokenBucket(this.rateLimit));
+    return (this.tokens ??= new TokenBucket(this.context.rateLimit));
   }
 
   /** Called by the service when cleanup is complete. */
   markClosed(info: CloseInfo): void {
-    this.closeInfo = info;
-    this.settle?.(info);
+    const e = (this.ending ??= {});
+    e.info = info;
+    e.settle?.(info);
   }
 
   status(node: string): ConnectionStatus {
@@ -176,10 +241,16 @@ export class Connection {
       userAgent: this.userAgent,
       started: this.started,
       lastActivity: this.lastActivity,
-      ...this.counters.toJSON(),
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      errors: this.errors,
     };
   }
 }
+
+const noChannels: readonly string[] = Object.freeze([]);
 
 /** A close frame carries at most 123 bytes of reason (ws throws beyond): cut whole characters to fit. */
 function closeReason(reason: string): string {

@@ -25,10 +25,13 @@ export interface GateOptions {
  */
 export class Gate {
   private readonly perIp = new Map<string, number>();
-  /** The address each admitted socket counts against, until it closes. */
+  /** The address each admitted socket counts against, until it opens a connection (which then holds the slot) or closes. */
   private readonly slots = new WeakMap<Duplex, string>();
-  /** The expiry each connection was last warned about, so a refresh that does not extend it is not warned again. */
-  private readonly warned = new WeakMap<Connection, number>();
+  /**
+   * Per connection with a credential: the timer of its next warning or expiry, and the expiry it
+   * was last warned about (a refresh that does not extend it is not warned again).
+   */
+  private readonly credentials = new WeakMap<Connection, { timer?: NodeJS.Timeout; warned?: number }>();
 
   /** One listener for every socket (it gets the socket as `this`): no closure per connection. */
   private readonly releaseOnClose: (this: Duplex) => void;
@@ -78,18 +81,20 @@ export class Gate {
   }
 
   /**
-   * A connection on `socket` is open; it holds its address's slot already unless upgrade() was
-   * called without admit(). From now on `closed` gives the slot back, so the socket needs no
-   * listener of its own (an idle connection's footprint counts).
+   * A connection on `socket` is open: it takes over the socket's slot (or takes one, when
+   * upgrade() was called without admit()) until `closed`, so the socket needs neither a listener
+   * nor an entry of its own (an idle connection's footprint counts).
    */
   opened(conn: Connection, socket: Duplex): void {
-    if (this.slots.has(socket)) socket.removeListener('close', this.releaseOnClose);
-    else this.count(socket, conn.remoteAddress);
+    if (this.slots.has(socket)) {
+      socket.removeListener('close', this.releaseOnClose);
+      this.slots.delete(socket);
+    } else this.count(conn.remoteAddress, 1);
   }
 
-  closed(conn: Connection, socket: Duplex): void {
-    clearTimeout(conn.expiryTimer);
-    this.release(socket);
+  closed(conn: Connection): void {
+    clearTimeout(this.credentials.get(conn)?.timer);
+    this.count(conn.remoteAddress, -1);
   }
 
   /** Gives back the slot of a socket whose upgrade was refused (also done when it closes; twice is harmless). */
@@ -97,20 +102,20 @@ export class Gate {
     const ip = this.slots.get(socket);
     if (ip === undefined) return;
     this.slots.delete(socket);
-    const n = (this.perIp.get(ip) ?? 1) - 1;
-    if (n > 0) this.perIp.set(ip, n);
-    else this.perIp.delete(ip);
+    this.count(ip, -1);
   }
 
   /** Counts the socket against its address until it closes, whatever becomes of its upgrade (a client may vanish mid-admission). */
   private hold(socket: Duplex, ip: string): void {
-    this.count(socket, ip);
+    this.slots.set(socket, ip);
+    this.count(ip, 1);
     socket.on('close', this.releaseOnClose);
   }
 
-  private count(socket: Duplex, ip: string): void {
-    this.slots.set(socket, ip);
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+  private count(ip: string, delta: 1 | -1): void {
+    const n = (this.perIp.get(ip) ?? 0) + delta;
+    if (n > 0) this.perIp.set(ip, n);
+    else this.perIp.delete(ip);
   }
 
   /**
@@ -118,9 +123,12 @@ export class Gate {
    * `expire` at it. A refresh calls this again with the new expiry.
    */
   watch(conn: Connection, expiresAt: number | undefined, warn: () => void, expire: () => void): void {
-    clearTimeout(conn.expiryTimer);
+    const credential = this.credentials.get(conn);
+    clearTimeout(credential?.timer);
     conn.expiresAt = expiresAt;
     if (expiresAt === undefined) return;
+    const c = credential ?? {};
+    if (!credential) this.credentials.set(conn, c);
     const warnAt = expiresAt - this.options.tokenWarnMs;
     const tick = (warned: boolean): void => {
       const now = Date.now();
@@ -128,13 +136,13 @@ export class Gate {
       if (!warned && now >= warnAt) {
         warn();
         warned = true;
-        this.warned.set(conn, expiresAt);
+        c.warned = expiresAt;
       }
-      conn.expiryTimer = later((warned ? expiresAt : warnAt) - now, () => tick(warned));
+      c.timer = later((warned ? expiresAt : warnAt) - now, () => tick(warned));
     };
     // Warned already about this very expiry (a refresh with a token that does not extend it, e.g. a
     // client's cached one): warning again at once would loop refresh ↔ token-expiring.
-    tick(this.warned.get(conn) === expiresAt);
+    tick(c.warned === expiresAt);
   }
 
   private authenticator(route: RouteOptions, error: (message: string) => Error): Authenticator {

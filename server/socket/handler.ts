@@ -1,6 +1,6 @@
-import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Connection } from './connection';
+import type { Log } from './log';
 import { ErrorCode, SocketError } from './errors';
 import type { Message, Ref } from './message';
 import type { Protocol, ReplyIn } from './protocol';
@@ -14,11 +14,11 @@ type MaybePromise<T> = T | Promise<T>;
  * Frames from one connection reach `on` strictly in order, even when it is async.
  */
 export interface Handler {
-  on(svc: SocketService, conn: Connection, cmd: string, param: unknown, log: Logger, frame: Message): unknown;
-  onOpen?(svc: SocketService, conn: Connection, log: Logger): MaybePromise<void>;
-  onClose?(svc: SocketService, conn: Connection, log: Logger): MaybePromise<void>;
+  on(svc: SocketService, conn: Connection, cmd: string, param: unknown, log: Log, frame: Message): unknown;
+  onOpen?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
+  onClose?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
   /** Opt in to binary frames; without it they are refused with `binary_unsupported`. */
-  onBinary?(svc: SocketService, conn: Connection, data: Buffer, log: Logger): unknown;
+  onBinary?(svc: SocketService, conn: Connection, data: Buffer, log: Log): unknown;
 }
 
 /** What a typed command function gets besides its param. */
@@ -26,7 +26,7 @@ export interface CommandContext {
   /** The frame's channel (the connection's route channel when the client left it out). */
   channel: string;
   ref?: Ref;
-  log: Logger;
+  log: Log;
 }
 
 export type Commands<P extends Protocol<any, any, any>> = {

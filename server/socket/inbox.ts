@@ -1,64 +1,64 @@
+/** What an inbox runs for: a connection, which stops reading while its queue is full. */
+export interface InboxOwner {
+  /** Present only while a task is pending: most connections, most of the time, need none. */
+  inbox?: Inbox;
+  readonly inboxLimit: number;
+  pause(): void;
+  resume(): void;
+}
+
 /**
  * Runs one connection's frames strictly in order. Sync work runs at once, with no allocation
- * beyond the task itself; only when a task returns a promise do later tasks wait in the queue.
- * Past `limit` queued tasks the owner is asked to stop reading (backpressure, nothing dropped).
+ * beyond the task itself; only when a task returns a promise is an Inbox made, and later tasks
+ * wait in it until it drains, when it goes away again. Past `inboxLimit` queued tasks the owner
+ * is asked to stop reading (backpressure, nothing dropped).
  */
 export class Inbox {
-  /** Made when a task first has to wait: most connections never need one. */
-  private queue?: Array<() => unknown>;
-  private busy = false;
+  private queue: Array<() => unknown> = [];
   private paused = false;
 
-  /** `reader` is the WebSocket: no per-connection closures, which idle connections would carry. */
-  constructor(
-    private readonly limit: number,
-    private readonly reader: { pause(): void; resume(): void },
-  ) {}
+  private constructor(private readonly owner: InboxOwner) {}
 
-  push(task: () => unknown): void {
-    if (this.busy) {
-      const queue = (this.queue ??= []);
-      queue.push(task);
-      if (!this.paused && queue.length >= this.limit) {
-        this.paused = true;
-        this.reader.pause();
-      }
-      return;
-    }
-    this.run(task);
+  /** Runs `task` now, or after the tasks still pending for `owner`. */
+  static push(owner: InboxOwner, task: () => unknown): void {
+    if (owner.inbox) return owner.inbox.enqueue(task);
+    const result = task();
+    if (result instanceof Promise) (owner.inbox = new Inbox(owner)).waitFor(result);
   }
 
   /** Drops queued tasks: the connection is gone and nobody can receive their answers. */
   clear(): void {
-    this.queue = undefined;
+    this.queue = [];
   }
 
-  private run(task: () => unknown): void {
-    for (let next: (() => unknown) | undefined = task; next; next = this.queue?.shift()) {
-      const result = next();
-      if (result instanceof Promise) {
-        this.busy = true;
-        // Tasks catch their own errors; both outcomes just move the queue on.
-        const drain = () => this.drain();
-        result.then(drain, drain);
-        return;
-      }
-      // Sync tasks drain the queue too: without this, a queue they emptied would stay paused for good.
-      this.resumeIfDrained();
+  private enqueue(task: () => unknown): void {
+    this.queue.push(task);
+    if (!this.paused && this.queue.length >= this.owner.inboxLimit) {
+      this.paused = true;
+      this.owner.pause();
     }
   }
 
-  private drain(): void {
-    this.busy = false;
+  private waitFor(result: Promise<unknown>): void {
+    // Tasks catch their own errors; both outcomes just move the queue on.
+    const next = () => this.next();
+    result.then(next, next);
+  }
+
+  private next(): void {
+    for (let task = this.queue.shift(); task; task = this.queue.shift()) {
+      this.resumeIfDrained();
+      const result = task();
+      if (result instanceof Promise) return this.waitFor(result);
+    }
     this.resumeIfDrained();
-    const next = this.queue?.shift();
-    if (next) this.run(next);
+    this.owner.inbox = undefined;
   }
 
   private resumeIfDrained(): void {
-    if (this.paused && (this.queue?.length ?? 0) < this.limit / 2) {
+    if (this.paused && this.queue.length < this.owner.inboxLimit / 2) {
       this.paused = false;
-      this.reader.resume();
+      this.owner.resume();
     }
   }
 }

@@ -14,31 +14,40 @@ export interface Presence {
 
 /** Single-node presence. */
 export class LocalPresence implements Presence {
-  private readonly channels = new Map<string, Map<string, { name: string; tabs: number }>>();
+  /** Channel → user id → the profile of the user's first tab there (shared, not copied). */
+  private readonly channels = new Map<string, Map<string, Profile>>();
+  /** Channel → user id → tabs beyond the first: apart, because most users have one tab and idle memory counts. */
+  private readonly extraTabs = new Map<string, Map<string, number>>();
 
   async join(channel: string, user: Profile): Promise<boolean> {
     let users = this.channels.get(channel);
     if (!users) this.channels.set(channel, (users = new Map()));
-    const u = users.get(user.id);
-    if (u) {
-      u.tabs++;
-      return false;
+    if (!users.has(user.id)) {
+      users.set(user.id, user);
+      return true;
     }
-    users.set(user.id, { name: user.name, tabs: 1 });
-    return true;
+    let extra = this.extraTabs.get(channel);
+    if (!extra) this.extraTabs.set(channel, (extra = new Map()));
+    extra.set(user.id, (extra.get(user.id) ?? 0) + 1);
+    return false;
   }
 
   async leave(channel: string, user: Profile): Promise<boolean> {
     const users = this.channels.get(channel);
-    const u = users?.get(user.id);
-    if (!users || !u) return false;
-    if (--u.tabs > 0) return false;
+    if (!users?.has(user.id)) return false;
+    const extra = this.extraTabs.get(channel);
+    const tabs = extra?.get(user.id);
+    if (tabs !== undefined) {
+      if (tabs > 1) extra!.set(user.id, tabs - 1);
+      else if (extra!.delete(user.id) && extra!.size === 0) this.extraTabs.delete(channel);
+      return false;
+    }
     users.delete(user.id);
     if (users.size === 0) this.channels.delete(channel);
     return true;
   }
 
   async users(channel: string): Promise<Profile[]> {
-    return [...(this.channels.get(channel) ?? [])].map(([id, u]) => ({ id, name: u.name }));
+    return [...(this.channels.get(channel)?.values() ?? [])].map(({ id, name }) => ({ id, name }));
   }
 }

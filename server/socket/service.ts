@@ -6,12 +6,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { LocalBus, type Bus, type Delivery, type Target } from './bus';
 import { Channel } from './channel';
 import type { Codec } from './codec';
-import { Connection, type CloseInfo, type Profile } from './connection';
+import { Connection, type CloseInfo, type Profile, type RouteContext } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import { encode, errorFrame, parseFrame, type FrameError, type Message, type Ref } from './message';
 import { wsforgeProtocol, type Authenticator, type Identity } from './auth';
 import { textFrame, WriteBatch } from './frame';
 import { Gate } from './gate';
+import { Inbox } from './inbox';
 import { OriginPolicy } from './origin';
 import { rateLimitDefaults, type RateLimit } from './rate-limit';
 import { HttpError, refuseUpgrade, SocketRouter, type ChannelAction, type RouteOptions, type RouteResolver, type UpgradeOptions } from './router';
@@ -96,7 +97,12 @@ export class SocketService implements Delivery {
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, Connection>();
   private readonly channels = new Map<string, Channel>();
-  /** Every tab of each user; an array, not a Set, because most users have one and idle memory counts. */
+  /** Each registered route's RouteContext, by path. */
+  private readonly contexts = new Map<string, RouteContext>();
+  /**
+   * Every tab of each user; an array, not a Set, because most users have one and idle memory
+   * counts. Guests are not here: a guest's user id is its connection id, and `connections` finds it.
+   */
   private readonly users = new Map<string, Connection[]>();
   /** Counters of connections that have closed, so status() totals survive them. */
   private readonly closedTotals = new Counters();
@@ -143,6 +149,19 @@ export class SocketService implements Delivery {
    */
   route(path: string, resolver: RouteResolver, options: RouteOptions = {}): void {
     this.routes.add(path, resolver, options);
+    this.contexts.set(path, this.makeContext(path, options));
+  }
+
+  /** What the connections of one route share; registered routes make theirs once. */
+  private makeContext(path: string, options: RouteOptions): RouteContext {
+    const o = this.options;
+    return { path, options, rateLimit: options.rateLimit ? { ...o.rateLimit, ...options.rateLimit } : o.rateLimit, limits: o, log: this.log };
+  }
+
+  private contextOf(req: IncomingMessage, options: RouteOptions): RouteContext {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const known = this.contexts.get(path);
+    return known?.options === options ? known : this.makeContext(path, options);
   }
 
   /** The http server's 'upgrade' listener: routes by path, refuses unknown paths with 404. */
@@ -179,8 +198,9 @@ export class SocketService implements Delivery {
     if (!this.accepting) throw new HttpError(503, 'server is shutting down');
     this.checkChannelName(opts.channel, (msg) => new HttpError(400, msg));
     const ws = await this.handshake(req, socket, head);
-    const o = this.options;
-    const conn = new Connection(ws, req, opts.channel, opts.profile, opts.handler, opts.codec, o, this.log, route, route.rateLimit ? { ...o.rateLimit, ...route.rateLimit } : o.rateLimit);
+    // The existing channel's own key: one string, not one per member.
+    const channel = this.channels.get(opts.channel)?.key ?? opts.channel;
+    const conn = new Connection(ws, req, channel, opts.profile, opts.handler, opts.codec, this.contextOf(req, route));
     this.connections.set(conn.id, conn);
     this.gate.opened(conn, socket);
     this.listen(conn);
@@ -215,8 +235,9 @@ export class SocketService implements Delivery {
   private listen(conn: Connection): void {
     const { ws } = conn;
     (ws as Wired)[connOf] = conn;
+    // No 'pong' listener: the ping round reads the socket's byte count instead (a fourth listener
+    // turns ws's listener table into a dictionary, a few hundred bytes per connection).
     ws.on('message', this.wsListeners.message);
-    ws.on('pong', this.wsListeners.pong);
     ws.on('error', this.wsListeners.error);
     ws.on('close', this.wsListeners.close);
   }
@@ -225,12 +246,9 @@ export class SocketService implements Delivery {
     message(this: WebSocket, data: Buffer, isBinary: boolean) {
       svc.onFrame((this as Wired)[connOf], data, isBinary);
     },
-    pong(this: WebSocket) {
-      (this as Wired)[connOf].alive = true;
-    },
     error(this: WebSocket, err: Error) {
       const conn = (this as Wired)[connOf];
-      conn.counters.errors++;
+      conn.errors++;
       // A protocol error (frame too big, bad UTF-8…): ws has sent its close code and stops
       // reading, so the peer's answer is never seen and 'close' would report only 1006.
       conn.serverClose ??= { code: protocolCloseCode(err), reason: '' };
@@ -245,7 +263,7 @@ export class SocketService implements Delivery {
 
   /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */
   private admit(conn: Connection, authenticated: Promise<void>, since: Position | undefined): void {
-    conn.inbox.push(() =>
+    Inbox.push(conn, () =>
       this.guard(conn, conn.channel, undefined, async () => {
         await authenticated;
         await this.addUser(conn);
@@ -258,23 +276,43 @@ export class SocketService implements Delivery {
 
   /** Indexes the connection under its user and subscribes its topics (user on the first tab). */
   private addUser(conn: Connection): Promise<unknown> {
-    let tabs = this.users.get(conn.profile.id);
-    if (!tabs) this.users.set(conn.profile.id, (tabs = []));
-    tabs.push(conn);
-    return Promise.all([
-      this.bus.subscribe({ type: 'conn', connId: conn.id }),
-      tabs.length === 1 ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined,
-    ]);
+    let tabs = isGuest(conn) ? undefined : this.users.get(conn.profile.id);
+    // A literal: `[]` then push would reserve room for 16 tabs.
+    if (!tabs) {
+      if (!isGuest(conn)) this.users.set(conn.profile.id, [conn]);
+    } else tabs.push(conn);
+    return Promise.all([this.bus.subscribe({ type: 'conn', connId: conn.id }), tabs ? undefined : this.bus.subscribe({ type: 'user', userId: conn.profile.id })]);
+  }
+
+  /** Undoes addUser (also for a connection that closed before it got there). */
+  private removeUser(conn: Connection): void {
+    const tabs = this.users.get(conn.profile.id);
+    const tab = tabs?.indexOf(conn) ?? -1;
+    if (tab >= 0) tabs!.splice(tab, 1);
+    if (tabs?.length === 0) this.users.delete(conn.profile.id);
+    if (tabs?.length === 0 || isGuest(conn)) void this.bus.unsubscribe({ type: 'user', userId: conn.profile.id });
+    void this.bus.unsubscribe({ type: 'conn', connId: conn.id });
+  }
+
+  /** Every tab of a user on this node. */
+  private tabsOf(userId: string): Connection[] | undefined {
+    const tabs = this.users.get(userId);
+    if (tabs) return tabs;
+    const guest = this.connections.get(userId);
+    return guest && isGuest(guest) ? [guest] : undefined;
   }
 
   /** Resolves once the connection's first frame authenticated it; closes it with 4001 otherwise. */
   private awaitAuth(conn: Connection): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => conn.close(CloseCode.authExpired, 'authentication timeout'), this.options.authTimeoutMs).unref();
-      conn.pendingAuth = () => {
-        clearTimeout(timer);
-        conn.pendingAuth = undefined;
-        resolve();
+      conn.pendingAuth = {
+        admit: () => {
+          clearTimeout(timer);
+          conn.pendingAuth = undefined;
+          resolve();
+        },
+        verifying: false,
       };
     });
   }
@@ -282,14 +320,14 @@ export class SocketService implements Delivery {
   /** Handles the `auth` frame of a connection that has not authenticated yet; anything else closes it. */
   private async authenticate(conn: Connection, frame: Message | undefined): Promise<void> {
     // Frames after this one queue in the inbox behind the first task, which waits for `done`.
-    const done = conn.pendingAuth!;
+    const pending = conn.pendingAuth!;
     if (frame?.cmd !== 'auth') return conn.close(CloseCode.authExpired, 'the first frame must be auth');
-    conn.authenticating = true;
+    pending.verifying = true;
     try {
       const identity = await this.gate.verify((frame.param as { token?: unknown } | null)?.token, conn.routeOptions);
       conn.profile = identity.profile;
       this.watchCredential(conn, identity.expiresAt);
-      done();
+      pending.admit();
       if (frame.ref !== undefined) this.reply(conn, frame.channel, frame.ref, { profile: identity.profile, expiresAt: identity.expiresAt ?? null });
     } catch (err) {
       this.fail(conn, frame.channel, err, frame.ref);
@@ -316,7 +354,7 @@ export class SocketService implements Delivery {
   /** Adds the connection to a channel; resolves true when the channel was created by this join. */
   async join(connId: string, channel: string): Promise<boolean> {
     const conn = this.requireConnection(connId);
-    if (conn.channels.has(channel)) return false;
+    if (conn.channels.includes(channel)) return false;
     const created = await this.enter(conn, channel);
     await this.arrive(conn, channel);
     return created;
@@ -325,7 +363,7 @@ export class SocketService implements Delivery {
   /** Local membership, once this node receives the channel's frames; true when the channel was created. */
   private async enter(conn: Connection, channel: string): Promise<boolean> {
     this.checkChannelName(channel, (msg) => new SocketError(ErrorCode.invalidFrame, msg));
-    if (conn.channels.size >= this.options.maxChannelsPerConnection) {
+    if (conn.channels.length >= this.options.maxChannelsPerConnection) {
       throw new SocketError(ErrorCode.limitExceeded, `a connection may be in at most ${this.options.maxChannelsPerConnection} channels`);
     }
     let ch = this.channels.get(channel);
@@ -334,8 +372,8 @@ export class SocketService implements Delivery {
       this.channels.set(channel, (ch = new Channel(channel)));
       ch.ready = this.bus.subscribe({ type: 'channel', channel });
     }
-    conn.channels.add(channel);
-    ch.members.set(conn.id, conn);
+    conn.joined(ch);
+    ch.members.add(conn);
     await ch.ready;
     return created;
   }
@@ -353,7 +391,7 @@ export class SocketService implements Delivery {
   async resume(conn: Connection, channel: string, since: Position): Promise<{ created: boolean; recovered: boolean }> {
     // Live frames arriving while history is read wait here, so nothing overtakes the replay.
     // Already a member: it has had live frames since it joined, so a replay would repeat them.
-    if (conn.channels.has(channel)) {
+    if (conn.channels.includes(channel)) {
       this.sendDirect(conn, { channel, cmd: 'recovery-failed', param: { reason: 'already a member: what was missed before joining cannot be told apart' } });
       return { created: false, recovered: false };
     }
@@ -398,8 +436,8 @@ export class SocketService implements Delivery {
 
   private async leaveConnection(conn: Connection, channel: string): Promise<boolean> {
     const ch = this.channels.get(channel);
-    if (!ch || !conn.channels.delete(channel)) return false;
-    ch.members.delete(conn.id);
+    if (!ch || !ch.members.delete(conn)) return false;
+    conn.left(channel);
     const removed = ch.size === 0;
     if (removed) {
       this.channels.delete(channel);
@@ -478,7 +516,7 @@ export class SocketService implements Delivery {
         recipients = this.connections.values();
         break;
       case 'user':
-        recipients = this.users.get(target.userId);
+        recipients = this.tabsOf(target.userId);
         break;
       case 'conn':
         recipients = this.connections.has(target.connId) ? [this.connections.get(target.connId)!] : undefined;
@@ -525,7 +563,7 @@ export class SocketService implements Delivery {
   /** Totals and sizes only: cheap enough to call every second whatever the number of connections. */
   counts(): Status['counts'] {
     const totals = new Counters().add(this.closedTotals);
-    for (const c of this.connections.values()) totals.add(c.counters);
+    for (const c of this.connections.values()) totals.add(c);
     return { connections: this.connections.size, channels: this.channels.size, ...totals.toJSON() };
   }
 
@@ -576,18 +614,17 @@ export class SocketService implements Delivery {
   }
 
   private onFrame(conn: Connection, data: Buffer, isBinary: boolean): void {
-    conn.alive = true;
     conn.lastActivity = Date.now();
-    conn.counters.messagesIn++;
-    conn.counters.bytesIn += data.length;
+    conn.messagesIn++;
+    conn.bytesIn += data.length;
     if (!conn.bucket.take()) {
       if (conn.bucket.abusive) return conn.close(CloseCode.policy, 'rate limit exceeded');
       // Not handled, but a request still gets its one answer: its channel and ref are read back.
       const refused = isBinary || conn.codec ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength);
       const limited = new SocketError(ErrorCode.rateLimited, 'too many frames: this one was not handled');
-      return conn.inbox.push(() => this.fail(conn, refused?.channel ?? conn.channel, limited, refused?.ref));
+      return Inbox.push(conn, () => this.fail(conn, refused?.channel ?? conn.channel, limited, refused?.ref));
     }
-    if (conn.pendingAuth && !conn.authenticating) return void this.authenticate(conn, isBinary ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength));
+    if (conn.pendingAuth && !conn.pendingAuth.verifying) return void this.authenticate(conn, isBinary ? undefined : safeParse(data.toString(), conn.channel, this.options.maxChannelNameLength));
     // Everything, refusals included, goes through the inbox so answers keep the frames' order.
     if (isBinary) {
       const { handler } = conn;
@@ -597,7 +634,7 @@ export class SocketService implements Delivery {
             throw new SocketError(ErrorCode.binaryUnsupported, 'binary frames are not accepted on this route');
           };
       if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: conn.channel, cmd: '(binary)', size: data.length }, '');
-      return conn.inbox.push(() => this.guard(conn, conn.channel, undefined, work));
+      return Inbox.push(conn, () => this.guard(conn, conn.channel, undefined, work));
     }
     const text = data.toString();
     let frame: Message;
@@ -605,10 +642,10 @@ export class SocketService implements Delivery {
       frame = conn.codec ? conn.codec.decode(text, conn.channel) : parseFrame(text, conn.channel, this.options.maxChannelNameLength);
     } catch (err) {
       if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: conn.channel, cmd: '(invalid)', size: data.length }, text);
-      return conn.inbox.push(() => this.fail(conn, conn.channel, err, (err as FrameError).ref));
+      return Inbox.push(conn, () => this.fail(conn, conn.channel, err, (err as FrameError).ref));
     }
     if (this.tap.active) this.tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: frame.channel, cmd: frame.cmd, size: data.length }, text);
-    conn.inbox.push(() => this.guard(conn, frame.channel, frame.ref, () => this.dispatch(conn, frame)));
+    Inbox.push(conn, () => this.guard(conn, frame.channel, frame.ref, () => this.dispatch(conn, frame)));
   }
 
   /** Built-in cmds first; everything else goes to the route's handler, for members of the frame's channel. */
@@ -621,10 +658,10 @@ export class SocketService implements Delivery {
       case 'refresh':
         return this.refresh(conn, frame.param);
       case 'presence':
-        if (!conn.channels.has(frame.channel)) throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}"`);
+        if (!conn.channels.includes(frame.channel)) throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}"`);
         return this.presence(frame.channel).then((users) => ({ users }));
     }
-    if (!conn.channels.has(frame.channel)) {
+    if (!conn.channels.includes(frame.channel)) {
       throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
     }
     if (conn.routeOptions.authorize) return this.authorized(conn, frame.channel, 'publish').then(() => this.handle(conn, frame));
@@ -700,7 +737,7 @@ export class SocketService implements Delivery {
   }
 
   private fail(conn: Connection, channel: string, err: unknown, ref?: Ref): void {
-    conn.counters.errors++;
+    conn.errors++;
     let code: string = ErrorCode.internal;
     let message = 'internal error';
     if (err instanceof SocketError) ({ code, message } = err);
@@ -711,41 +748,35 @@ export class SocketService implements Delivery {
 
   private async onClosed(conn: Connection, info: CloseInfo): Promise<void> {
     conn.closing = true;
-    conn.inbox.clear();
+    conn.inbox?.clear();
     this.connections.delete(conn.id);
-    this.gate.closed(conn, conn.socket);
+    this.gate.closed(conn);
     // Its counters move to the totals as it leaves the map, so status() never loses them meanwhile.
-    this.closedTotals.add(conn.counters);
-    const tabs = this.users.get(conn.profile.id);
-    const tab = tabs?.indexOf(conn) ?? -1;
-    if (tab >= 0) tabs!.splice(tab, 1);
-    if (tabs?.length === 0) {
-      this.users.delete(conn.profile.id);
-      void this.bus.unsubscribe({ type: 'user', userId: conn.profile.id });
-    }
-    void this.bus.unsubscribe({ type: 'conn', connId: conn.id });
+    this.closedTotals.add(conn);
+    this.removeUser(conn);
     try {
       await conn.handler.onClose?.(this, conn, conn.log);
     } catch (err) {
       conn.log.error({ err }, 'onClose failed');
     }
-    for (const channel of [...conn.channels]) await this.leaveConnection(conn, channel);
+    for (const channel of conn.channels) await this.leaveConnection(conn, channel);
     this.options.observer?.closed(info.code);
     this.log.debug({ conn: conn.id, ...info }, 'disconnected');
     conn.markClosed(info);
   }
 
-  /** One ping round: terminate whoever did not answer the previous one. */
+  /** One ping round: terminate whoever sent nothing since the previous one (not even its pong). */
   private sweep(): void {
     for (const conn of this.connections.values()) {
-      if (!conn.alive) {
+      const read = conn.socket.bytesRead;
+      if (read === conn.bytesReadAtPing) {
         conn.log.debug('missed pong: terminating');
         conn.closing = true;
         conn.serverClose = { code: 1006, reason: 'missed pong' };
         conn.ws.terminate();
         continue;
       }
-      conn.alive = false;
+      conn.bytesReadAtPing = read;
       conn.ws.ping();
     }
   }
@@ -764,6 +795,11 @@ export class SocketService implements Delivery {
 }
 
 const noneExcepted: readonly string[] = [];
+
+/** A guest's profile is keyed by its connection: one tab, and no other connection can share it. */
+function isGuest(conn: Connection): boolean {
+  return conn.profile.id === conn.id;
+}
 
 /** The WebSocket's own Connection, for the shared listeners. */
 const connOf = Symbol('wsforge.connection');

@@ -6,7 +6,8 @@ export class Counters {
   bytesOut = 0;
   errors = 0;
 
-  add(o: Counters): this {
+  /** Adds another's counts: a Counters, or a Connection (which keeps its own as fields). */
+  add(o: CountersJSON): this {
     this.messagesIn += o.messagesIn;
     this.messagesOut += o.messagesOut;
     this.bytesIn += o.bytesIn;
