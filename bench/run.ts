@@ -97,8 +97,12 @@ const sizes = {
     drainMs: 20_000,
     /** Handshakes in flight while connecting (scenario e). */
     concurrency: 100,
-    /** Connections opened and closed before the memory baseline (JIT, lazy init). */
-    warmupConnections: 200,
+    /**
+     * Connections opened and closed before the memory baseline, so lazy init and optimized code
+     * (also on the heap) are not billed to (d) or (e): with 200, code compiled while the 10,000
+     * connected still showed as some 50 bytes per connection.
+     */
+    warmupConnections: 1000,
   },
 };
 
@@ -525,8 +529,8 @@ function markdown(rows: Row[], mdPath: string): string {
   lines.push('- The machine has 2 cores: the server under test and the load generator each get one (pinned), so deliveries/s is bounded by whichever saturates first (see the "CPU busy" rows); server CPU per delivery is the number to compare.');
   lines.push('- Most of the server\'s CPU per delivery is kernel time (a `write` per message per socket; on loopback TCP much of the receiving side\'s network stack runs on the sending CPU too); the `system` share is in results.json (`serverSystemUs` per round).');
   lines.push('- Socket.IO\'s adapter encodes a broadcast once, WebSocket frame included (`wsPreEncodedFrame`), and writes that buffer to every socket; the naive raw `ws` server builds a frame per recipient. That is why Socket.IO can beat the naive server here.');
-  lines.push('- wsforge runs with its defaults (channel history stamping, presence, per-connection counters and limits); only the per-address connection cap and the inbound frame rate limit are lifted for the benchmark route. Its frames are larger (history position) — see bytes per delivered frame.');
-  lines.push('- (a) setup: joining 1,001 connections of distinct users to one channel costs wsforge O(n²) presence traffic (each join is announced to every member); it is measured apart and never inside a round.');
+  lines.push('- wsforge runs with its defaults (channel history stamping, presence tracking, per-connection counters and limits); for the benchmark route the per-address connection cap and the inbound frame rate limit are lifted, and `presenceUpdates` is off (neither peer announces arrivals; with it on, filling one channel of n costs n² `online-update` frames). Its frames are larger (history position) — see bytes per delivered frame.');
+  lines.push('- (a) setup is measured apart and never inside a round.');
   lines.push('- (b) at 100 publishes/s × 1,001 recipients = 100,100 deliveries/s, this machine runs close to its limit, so queueing shows in the percentiles. Under contention from other processes all latencies grow by orders of magnitude.');
   lines.push('- Runs with `--cpu-prof` are slower (profiler overhead): use them to see where time goes, not for these tables.');
   lines.push('');

@@ -1,7 +1,8 @@
 /**
  * SocketService against a real server (createApp on an ephemeral port) and real ws clients.
  * Test routes come in through `features`: /t (profile from ?user=&name=, channel from ?ch=),
- * /t/binary (opts into binary), /t/auth (401) and /t/crash (resolver throws).
+ * /t/binary (opts into binary), /t/quiet (like /t, with presenceUpdates off), /t/auth (401) and
+ * /t/crash (resolver throws).
  */
 import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
@@ -93,6 +94,10 @@ function testFeature(probe: Probe): Feature {
       };
     }, open);
     sockets.route('/t/binary', () => ({ channel: 'bin', handler: binaryHandler }), open);
+    sockets.route('/t/quiet', (_req, url) => ({ channel: url.searchParams.get('ch') ?? 'lobby', profile: { id: url.searchParams.get('user')!, name: url.searchParams.get('name')! }, handler }), {
+      ...open,
+      presenceUpdates: false,
+    });
     sockets.route('/t/auth', () => {
       throw new HttpError(401, 'login required');
     }, open);
@@ -362,6 +367,28 @@ describe('SocketService', () => {
       await watcher.c.sync();
       expect(watcher.c.since(0, ann).map((f) => f.param.connected)).to.deep.equal([true, false]);
     });
+
+    it('is not sent for users of a route with presenceUpdates: false, who are still in presence and still told of others', async () => {
+      await start();
+      const watcher = await peer('/t?ch=room&user=uw&name=Wes');
+      const quiet = await peer('/t/quiet?ch=room&user=uq&name=Quinn');
+      expect((await watcher.c.request('room', 'presence')).param.users).to.have.deep.members([
+        { id: 'uw', name: 'Wes' },
+        { id: 'uq', name: 'Quinn' },
+      ]);
+      const loud = await peer('/t?ch=room&user=ul&name=Lou');
+      await quiet.c.waitFor({ cmd: 'online-update', param: { userId: 'ul', name: 'Lou', connected: true } });
+      const loop = sockets.readLoop(quiet.id);
+      await quiet.c.close();
+      await loop;
+      await loud.c.close();
+      await watcher.c.waitFor({ cmd: 'online-update', param: { userId: 'ul', name: 'Lou', connected: false } });
+      expect(watcher.c.frames.filter((f) => f.cmd === 'online-update').map((f) => [f.param.userId, f.param.connected])).to.deep.equal([
+        ['ul', true],
+        ['ul', false],
+      ]);
+      expect((await watcher.c.request('room', 'presence')).param.users).to.deep.equal([{ id: 'uw', name: 'Wes' }]);
+    });
   });
 
   describe('writes', () => {
@@ -407,8 +434,12 @@ describe('SocketService', () => {
       const marks = peers.map((p) => p.c.frames.length);
       sockets.writeUser('u1', news('dm', 1));
       sockets.writeUser('nobody', news('dm', 2));
+      // A guest's user id is its connection id (guests are found without the users index).
+      sockets.writeUser(peers[3]!.conn.profile.id, news('dm', 3));
+      sockets.writeUser(peers[1]!.id, news('dm', 4)); // a connection id, but not a guest's user id
       await Promise.all(peers.map((p) => p.c.sync()));
-      expect(peers.map((p, i) => p.c.since(marks[i]!))).to.deep.equal([[news('dm', 1)], [news('dm', 1)], [], []]);
+      expect(peers.map((p, i) => p.c.since(marks[i]!))).to.deep.equal([[news('dm', 1)], [news('dm', 1)], [], [news('dm', 3)]]);
+      expect(peers[3]!.conn.profile.id).to.equal(peers[3]!.id);
     });
   });
 

@@ -43,7 +43,8 @@ const benchHandler = defineHandler(
 /**
  * The load generator is one address opening up to 10,000 connections, and its publisher sends
  * thousands of frames a second: the per-address connection cap and the per-connection frame
- * rate limit are lifted for this route (everything else keeps its defaults).
+ * rate limit are lifted for this route. Neither peer announces arrivals, so neither does this
+ * route (presence is still tracked); everything else keeps its defaults.
  */
 const unlimited = 1_000_000_000;
 
@@ -51,6 +52,7 @@ const benchFeature: Feature = ({ sockets }) => {
   sockets?.route('/bench/socket', (_req, url) => ({ channel: url.searchParams.get('ch') || 'bench', handler: benchHandler }), {
     anonymous: true,
     rateLimit: { perSecond: unlimited, burst: unlimited },
+    presenceUpdates: false,
   });
 };
 

@@ -7,9 +7,9 @@ export type Log = Pick<Logger, Level | 'isLevelEnabled'> & {
 };
 
 /**
- * A connection's logger. It holds no pino child logger (some 600 bytes per connection, when
- * most connections never log a line): each line goes through the service's logger with
- * `{conn, user}` merged in, and a line at a disabled level costs nothing.
+ * A connection's logger. It holds no pino child logger (some 600 bytes per connection, when most
+ * never log a line): each line goes through the service's logger with `{conn, user}` merged in,
+ * and a line at a disabled level costs nothing.
  */
 export class ConnectionLog implements Log {
   constructor(

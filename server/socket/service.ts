@@ -380,7 +380,7 @@ export class SocketService implements Delivery {
 
   /** Cluster presence, and online-update to the others on the user's first join anywhere. */
   private async arrive(conn: Connection, channel: string): Promise<void> {
-    if (await this.bus.presence.join(channel, conn.profile)) this.announce(conn.profile, channel, true, conn.id);
+    if ((await this.bus.presence.join(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, true, conn.id);
   }
 
   /**
@@ -443,7 +443,7 @@ export class SocketService implements Delivery {
       this.channels.delete(channel);
       await this.bus.unsubscribe({ type: 'channel', channel });
     }
-    if (await this.bus.presence.leave(channel, conn.profile)) this.announce(conn.profile, channel, false, conn.id);
+    if ((await this.bus.presence.leave(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, false, conn.id);
     return removed;
   }
 
