@@ -1,7 +1,7 @@
 /**
- * Perf guard (issue 7): wsforge's server CPU per delivered message in a small fan-out, compared
- * with the naive raw `ws` broadcast server measured in the same test, so a later change cannot
- * silently lose the send-path gains. Same code as `npm run bench`: the servers of bench/servers/
+ * Perf guards (issue 7): wsforge's server CPU per delivered message in a small fan-out, and its
+ * JS heap per idle connection, each compared with the naive raw `ws` broadcast server measured in
+ * the same test, so a later change cannot silently lose the send-path or memory gains. Same code as `npm run bench`: the servers of bench/servers/
  * and the load generator of bench/load.ts, each in its own child process; server CPU is the
  * server's own process.cpuUsage() around each round.
  *
@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import {
   closeTopology,
   measureConnect,
+  memory,
   measureRound,
   pinning,
   startLoad,
@@ -82,5 +83,46 @@ describe('perf guard: fan-out server CPU per delivery, wsforge vs naive ws', fun
     this.test!.title += ` — ${summary}`;
     console.log(`      perf guard: wsforge rounds [${all.wsforge!.join(', ')}] µs, raw ws rounds [${all['raw-ws']!.join(', ')}] µs → ${summary}`);
     expect(ratio, summary).to.be.at.most(GUARD);
+  });
+});
+
+/** wsforge's heap per idle connection may be at most this × the naive server's (the bench's target is 1.2×, at 10,000 connections). */
+const HEAP_GUARD = 1.3;
+const IDLE = 2_000;
+
+describe('perf guard: JS heap per idle connection, wsforge vs naive ws', function () {
+  this.timeout(60_000);
+  let load: LoadProcess | undefined;
+  const started: ServerProcess[] = [];
+
+  after(async () => {
+    await Promise.all([...started, ...(load ? [load] : [])].map((c) => c.stop()));
+  });
+
+  /** Heap used per connection after a full GC: IDLE connections in channels of 10, against a baseline taken after a warm-up. */
+  async function heapPerConnection(kind: ServerKind): Promise<number> {
+    const server = await startServer(kind);
+    started.push(server);
+    const topology = (key: string, n: number) => measureConnect(load!, server, { key, kind, groups: n / 10, perGroup: 10, concurrency: 50, timeoutMs: 20_000, prefix: key });
+    // Warm-up, so lazy init and optimized code are not billed to the connections.
+    await topology(`${kind}-warm`, 500);
+    await closeTopology(load!, `${kind}-warm`);
+    await waitForConnections(server, 0, 10_000);
+    const before = await memory(server);
+    await topology(`${kind}-idle`, IDLE);
+    await waitForConnections(server, IDLE, 10_000);
+    const after = await memory(server);
+    await closeTopology(load!, `${kind}-idle`);
+    return (after.heapUsed - before.heapUsed) / IDLE;
+  }
+
+  it(`wsforge holds at most ${HEAP_GUARD}× the naive ws server's heap per idle connection`, async function () {
+    load = await startLoad();
+    const w = await heapPerConnection('wsforge');
+    const r = await heapPerConnection('raw-ws');
+    const ratio = w / r;
+    const summary = `measured ${ratio.toFixed(2)}×: wsforge ${w.toFixed(0)} B, raw ws ${r.toFixed(0)} B per connection (${IDLE} connections)`;
+    this.test!.title += ` — ${summary}`;
+    expect(ratio, summary).to.be.at.most(HEAP_GUARD);
   });
 });
