@@ -1,27 +1,41 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { adminCookie, readCookie } from './cookies';
+import type { Lockout } from './lockout';
 import { sameSecret, sign } from './secret';
 
 const sessionCookie = 'wsforge_admin';
 
-export type Verdict = { ok: true } | { ok: false; status: 401 | 403; message: string };
+export type Verdict = { ok: true } | { ok: false; status: 401 | 403 | 429; message: string; retryAfter?: number };
 const allowed: Verdict = { ok: true };
+
+export interface AdminAccessOptions {
+  /** ADMIN_TOKEN; unset: loopback peers only. */
+  token?: string;
+  sessionHours: number;
+  /** Counts wrong tokens and API keys per client address. */
+  lockout: Lockout;
+  /** The client's address of a request (the TCP peer, or per TRUST_PROXY). */
+  clientAddress: (req: IncomingMessage) => string;
+  /** TRUST_PROXY is set: requests may come through a proxy on this machine, so loopback proves nothing. */
+  behindProxy: boolean;
+}
 
 /**
  * Who may use the admin pages, the admin socket and /metrics.
- * With ADMIN_TOKEN: a `Authorization: Bearer` header or the session cookie set by the login form.
+ * With ADMIN_TOKEN: a `Authorization: Bearer` header or the session cookie set by the login form;
+ * wrong tokens lock the client's address out for a while (lockout.ts).
  * Without: only requests whose TCP peer is a loopback address (X-Forwarded-For is never read,
- * anyone can send it) and whose Host names loopback, so a DNS-rebinding page cannot get in.
+ * anyone can send it) and whose Host names loopback, so a DNS-rebinding page cannot get in; and
+ * nobody at all behind a trusted proxy, whose forwarded requests come from loopback too.
  */
 export class AdminAccess {
+  private readonly token?: string;
   private readonly sessionMs: number;
 
-  constructor(
-    private readonly token: string | undefined,
-    sessionHours: number,
-  ) {
-    this.sessionMs = sessionHours * 3_600_000;
+  constructor(private readonly options: AdminAccessOptions) {
+    this.token = options.token;
+    this.sessionMs = options.sessionHours * 3_600_000;
   }
 
   /** No token configured: the admin is open to loopback peers only. */
@@ -30,22 +44,38 @@ export class AdminAccess {
   }
 
   check(req: IncomingMessage): Verdict {
-    if (this.token === undefined) return checkLoopback(req);
-    if (req.headers.authorization !== undefined) {
-      const bearer = bearerToken(req);
-      return bearer !== undefined && sameSecret(bearer, this.token) ? allowed : refused(401, 'wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)');
-    }
+    if (this.token === undefined) return this.options.behindProxy ? refused(403, behindProxyMessage) : checkLoopback(req);
+    if (req.headers.authorization !== undefined) return this.verify(req, bearerToken(req), this.token, 'wrong admin token (Authorization: Bearer <ADMIN_TOKEN>)');
     const session = readCookie(req, sessionCookie);
     if (session !== undefined && this.validSession(session, this.token)) return allowed;
     return refused(401, session === undefined ? 'sign in at /admin/login, or send Authorization: Bearer <ADMIN_TOKEN>' : 'your admin session has expired: sign in again');
   }
 
-  /** Checks a token typed into the login form; on success, the Set-Cookie value of a new session. */
-  login(submitted: string, secure: boolean): string | undefined {
-    if (this.token === undefined || !sameSecret(submitted, this.token)) return undefined;
+  /**
+   * A presented secret (admin token, API key) against the expected one: refused (429) while the
+   * client's address is locked out, counted against it when wrong.
+   */
+  verify(req: IncomingMessage, presented: string | undefined, expected: string, wrong: string): Verdict {
+    const { lockout, clientAddress } = this.options;
+    const address = clientAddress(req);
+    const wait = lockout.retryAfter(address);
+    if (wait > 0) return { ok: false, status: 429, message: `too many wrong admin credentials from ${address}: try again in ${wait} s`, retryAfter: wait };
+    if (presented !== undefined && sameSecret(presented, expected)) {
+      lockout.succeeded(address);
+      return allowed;
+    }
+    lockout.failed(address);
+    return refused(401, wrong);
+  }
+
+  /** Checks a token typed into the login form; when it is right, the Set-Cookie value of a new session comes with the verdict. */
+  login(req: IncomingMessage, submitted: string, secure: boolean): Verdict & { cookie?: string } {
+    if (this.token === undefined) return refused(403, 'ADMIN_TOKEN is not set');
+    const verdict = this.verify(req, submitted, this.token, 'Wrong token.');
+    if (!verdict.ok) return verdict;
     const expires = Date.now() + this.sessionMs;
     // The cookie holds an expiry and its HMAC under the token, never the token itself; changing the token ends every session.
-    return adminCookie(sessionCookie, `${expires}.${sign(this.token, `session.${expires}`)}`, { maxAge: this.sessionMs / 1000, secure });
+    return { ok: true, cookie: adminCookie(sessionCookie, `${expires}.${sign(this.token, `session.${expires}`)}`, { maxAge: this.sessionMs / 1000, secure }) };
   }
 
   logout(secure: boolean): string {
@@ -82,6 +112,9 @@ export function checkOrigin(req: IncomingMessage): Verdict {
   if (host !== undefined && host.toLowerCase() === (req.headers.host ?? '').toLowerCase()) return allowed;
   return refused(403, `cross-origin admin socket refused: Origin ${origin} is not this host`);
 }
+
+const behindProxyMessage =
+  'TRUST_PROXY is set, so requests may reach the admin through a proxy on this machine and loopback proves nothing: set ADMIN_TOKEN (at least 16 characters) to use the admin';
 
 function checkLoopback(req: IncomingMessage): Verdict {
   const peer = req.socket.remoteAddress;

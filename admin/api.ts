@@ -2,10 +2,9 @@ import express, { type ErrorRequestHandler, type RequestHandler, type Response, 
 import { z } from 'zod';
 import { ErrorCode, SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
-import { bearerToken } from './access';
+import { bearerToken, type AdminAccess } from './access';
 import { kickConnection, kickUser, publishToChannel } from './actions';
 import { cmdSchema, reasonSchema } from './protocol';
-import { sameSecret } from './secret';
 
 const publishBody = z.strictObject({
   channel: z.string().min(1),
@@ -19,15 +18,18 @@ const disconnectBody = z
 /**
  * The server API for other services: POST /api/sockets/publish and /disconnect with a JSON body,
  * authorised by `Authorization: Bearer <ADMIN_API_KEY>`. Without ADMIN_API_KEY it answers 403
- * to everything: there is no key anyone could present. Bodies are at most `maxBodyBytes`.
+ * to everything: there is no key anyone could present. Wrong keys count towards the admin's
+ * lockout of the client's address. Bodies are at most `maxBodyBytes`.
  */
-export function apiRoutes(router: Router, sockets: SocketService, apiKey: string | undefined, maxBodyBytes: number): void {
+export function apiRoutes(router: Router, sockets: SocketService, access: AdminAccess, apiKey: string | undefined, maxBodyBytes: number): void {
   const authorize: RequestHandler = (req, res, next) => {
     if (apiKey === undefined) return fail(res, 403, 'the sockets API is disabled: set ADMIN_API_KEY (at least 16 characters) to enable it');
     const key = bearerToken(req);
-    if (key !== undefined && sameSecret(key, apiKey)) return next();
-    res.set('WWW-Authenticate', 'Bearer realm="wsforge api"');
-    fail(res, 401, key === undefined ? 'missing Authorization: Bearer <ADMIN_API_KEY>' : 'wrong API key');
+    const verdict = key === undefined ? undefined : access.verify(req, key, apiKey, 'wrong API key');
+    if (verdict?.ok) return next();
+    if (verdict?.retryAfter) res.set('Retry-After', String(verdict.retryAfter));
+    else res.set('WWW-Authenticate', 'Bearer realm="wsforge api"');
+    fail(res, verdict?.status ?? 401, verdict?.message ?? 'missing Authorization: Bearer <ADMIN_API_KEY>');
   };
   const json = express.json({ limit: maxBodyBytes });
 

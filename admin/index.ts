@@ -5,6 +5,7 @@ import { AdminAccess, checkOrigin } from './access';
 import { apiRoutes } from './api';
 import { adminHandler } from './handler';
 import { LiveStatus } from './live';
+import { Lockout } from './lockout';
 import type { Metrics } from './metrics';
 import { adminChannel, adminSocketPath } from './protocol';
 import { adminRoutes } from './routes';
@@ -21,7 +22,13 @@ export function adminFeature(metrics: Metrics): Feature {
   return ({ router, sockets, config }) => {
     if (!sockets) return;
     const { admin } = config;
-    const access = new AdminAccess(admin.token, admin.sessionHours);
+    const access = new AdminAccess({
+      token: admin.token,
+      sessionHours: admin.sessionHours,
+      lockout: new Lockout(admin.maxFailures, admin.lockoutMs),
+      clientAddress: sockets.options.clientAddress,
+      behindProxy: config.trustProxy !== undefined,
+    });
     const handler = adminHandler(new LiveStatus(sockets, admin.statusIntervalMs, admin.pageSize), new TapFeed(sockets, admin.tapBatchMs, admin.tapBatchMax));
     // Same credential as the pages, plus a same-host Origin: refused with an HTTP status before any connection exists.
     const identify = async (req: IncomingMessage) => {
@@ -29,7 +36,7 @@ export function adminFeature(metrics: Metrics): Feature {
       return { profile: adminProfile };
     };
     sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify, namespace: 'admin' });
-    apiRoutes(router, sockets, admin.apiKey, config.socket.maxPayload);
+    apiRoutes(router, sockets, access, admin.apiKey, config.socket.maxPayload);
     adminRoutes({ router, sockets, config, access, metrics });
   };
 }

@@ -41,9 +41,12 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     if (!csrf.verify(req)) return csrfRefused(req, res);
     if (access.loopbackOnly) return refuse(req, res, 400, 'Nothing to sign in to', 'ADMIN_TOKEN is not set: the admin answers loopback addresses without signing in');
     const next = nextPath(req.body?.next);
-    const cookie = access.login(String(req.body?.token ?? ''), req.secure);
-    if (!cookie) return res.status(401).type('html').send(loginPage({ csrf: csrf.token(req, res), next, error: 'Wrong token.' }));
-    res.append('Set-Cookie', cookie).redirect(303, next);
+    const verdict = access.login(req, String(req.body?.token ?? ''), req.secure);
+    if (!verdict.ok) {
+      if (verdict.retryAfter) res.set('Retry-After', String(verdict.retryAfter));
+      return res.status(verdict.status).type('html').send(loginPage({ csrf: csrf.token(req, res), next, error: verdict.message }));
+    }
+    res.append('Set-Cookie', verdict.cookie!).redirect(303, next);
   });
   router.post('/admin/logout', form, (req, res) => {
     if (!csrf.verify(req)) return csrfRefused(req, res);
@@ -95,7 +98,9 @@ function csrfRefused(req: Request, res: Response): void {
 
 function denied(req: Request, res: Response, verdict: Extract<Verdict, { ok: false }>): void {
   if (verdict.status === 401) res.set('WWW-Authenticate', 'Bearer realm="wsforge admin"');
-  refuse(req, res, verdict.status, verdict.status === 401 ? 'Sign-in required' : 'Access refused', verdict.message);
+  if (verdict.retryAfter) res.set('Retry-After', String(verdict.retryAfter));
+  const title = verdict.status === 401 ? 'Sign-in required' : verdict.status === 429 ? 'Too many attempts' : 'Access refused';
+  refuse(req, res, verdict.status, title, verdict.message);
 }
 
 /** HTML for browsers, plain text for scripts and Prometheus. */

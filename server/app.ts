@@ -14,6 +14,7 @@ import type { Feature } from './features/feature';
 import { refuseUpgrade } from './socket/router';
 import { securityHeaders } from './security-headers';
 import { JwtAuthenticator } from './socket/auth';
+import { proxyTrust } from './socket/client-address';
 import { OriginPolicy } from './socket/origin';
 import { SocketService } from './socket/service';
 import { MemoryStore } from './store/memory-store';
@@ -62,6 +63,9 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
   const store = givenStore ?? cluster?.store ?? new MemoryStore();
   const app = express();
   app.disable('x-powered-by');
+  // req.ip, req.secure (cookies' Secure flag) and the sockets' client addresses follow the same proxies.
+  const proxies = proxyTrust(config.trustProxy);
+  app.set('trust proxy', proxies.setting);
   const server = createServer(app);
   // Metrics observe the service (errors, closes, handler times) from its first connection on.
   const metrics = new Metrics();
@@ -72,6 +76,7 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
         logger: log,
         observer: metrics,
         origins: new OriginPolicy(config.allowedOrigins, config.allowLocalhostOrigins),
+        clientAddress: proxies.clientAddress,
         authenticator: config.jwt && new JwtAuthenticator(config.jwt),
       }) : undefined;
   server.on('upgrade', sockets ? sockets.handleUpgrade : (_req, socket) => refuseUpgrade(socket, 404, 'WebSockets are disabled (WS_ENABLED=false)'));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { proxyTrust, type TrustProxy } from './socket/client-address';
 import type { RateLimit } from './socket/rate-limit';
 import { serviceDefaults } from './socket/service';
 
@@ -18,9 +19,31 @@ const bool = (def: boolean) =>
 const secret = (what: string) =>
   z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, `${what} must be at least 16 characters`).optional());
 
+/** TRUST_PROXY: a hop count, or a comma list of addresses, CIDR ranges and proxy-addr names. */
+const trustProxy = z
+  .string()
+  .transform((v, ctx): TrustProxy | undefined => {
+    const value = v.trim();
+    if (value === 'false') return undefined;
+    if (value === 'true') {
+      ctx.addIssue({ code: 'custom', message: 'true would believe any X-Forwarded-For: give a hop count or the proxies\' addresses (e.g. loopback)' });
+      return z.NEVER;
+    }
+    const trust = /^\d+$/.test(value) ? Number(value) : value.split(',').map((a) => a.trim()).filter(Boolean);
+    try {
+      proxyTrust(trust);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `expected a hop count or addresses/CIDR ranges/loopback,linklocal,uniquelocal: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    return trust;
+  })
+  .optional();
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8100),
   HOST: z.string().min(1).default('0.0.0.0'),
+  TRUST_PROXY: trustProxy,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional(),
   SESSION_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
@@ -55,6 +78,8 @@ const envSchema = z.object({
   ADMIN_TOKEN: secret('ADMIN_TOKEN'),
   ADMIN_API_KEY: secret('ADMIN_API_KEY'),
   ADMIN_SESSION_HOURS: z.coerce.number().int().min(1).max(720).default(12),
+  ADMIN_MAX_FAILURES: int(1, 10),
+  ADMIN_LOCKOUT_MS: int(1000, 15 * 60_000),
   ADMIN_STATUS_INTERVAL_MS: int(100, 1000),
   ADMIN_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
   ADMIN_TAP_BATCH_MS: int(20, 200),
@@ -70,6 +95,8 @@ const envSchema = z.object({
 export interface Config {
   port: number;
   host: string;
+  /** Proxies trusted to tell the client's address and protocol (X-Forwarded-For/-Proto); unset: none. */
+  trustProxy?: TrustProxy;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   nodeId?: string;
   /** Signs guest cookies; random per process when unset (guests then change identity on restart). */
@@ -106,6 +133,10 @@ export interface Config {
     apiKey?: string;
     /** How long a login (the admin cookie) lasts. */
     sessionHours: number;
+    /** Wrong admin tokens or API keys from one client address before it is locked out (429). */
+    maxFailures: number;
+    /** How long a lockout lasts, counted from the last failure; failures older than this are forgotten. */
+    lockoutMs: number;
     /** How often open admin pages get fresh counts, channels and connections. */
     statusIntervalMs: number;
     /** Rows per page in the admin's connection, channel and member tables. */
@@ -147,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     nodeId: e.NODE_ID,
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
@@ -179,6 +211,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.ADMIN_TOKEN,
       apiKey: e.ADMIN_API_KEY,
       sessionHours: e.ADMIN_SESSION_HOURS,
+      maxFailures: e.ADMIN_MAX_FAILURES,
+      lockoutMs: e.ADMIN_LOCKOUT_MS,
       statusIntervalMs: e.ADMIN_STATUS_INTERVAL_MS,
       pageSize: e.ADMIN_PAGE_SIZE,
       tapBatchMs: e.ADMIN_TAP_BATCH_MS,

@@ -65,7 +65,6 @@ export class Connection implements CountersJSON, InboxOwner {
   readonly channel: string;
   /** See `channels`. */
   private joinedChannels: readonly string[] = noChannels;
-  readonly remoteAddress: string;
   readonly userAgent: string;
   readonly started = Date.now();
   lastActivity = this.started;
@@ -100,6 +99,8 @@ export class Connection implements CountersJSON, InboxOwner {
   constructor(
     readonly ws: WebSocket,
     req: IncomingMessage,
+    /** The client's address (the TCP peer, or per trusted proxies). */
+    readonly remoteAddress: string,
     channel: string,
     profile: Profile | undefined,
     readonly handler: Handler,
@@ -108,7 +109,6 @@ export class Connection implements CountersJSON, InboxOwner {
   ) {
     this.channel = channel;
     this.profile = profile ?? { id: this.id, name: `guest-${this.id.slice(0, 8)}` };
-    this.remoteAddress = req.socket.remoteAddress ?? '';
     this.userAgent = String(req.headers['user-agent'] ?? '').slice(0, 256);
   }
 

@@ -10,6 +10,8 @@ export interface GateOptions {
   origins: OriginPolicy;
   /** Open connections allowed from one remote address; more get HTTP 429. */
   maxConnectionsPerIp: number;
+  /** The client's address of a request: what the per-address cap counts. */
+  clientAddress: (req: IncomingMessage) => string;
   /** Verifies tokens on routes that do not bring their own; none → tokens are refused. */
   authenticator?: Authenticator;
   /** How long a connection on an `authInFirstMessage` route may take to send its `auth` frame. */
@@ -50,7 +52,7 @@ export class Gate {
    */
   async admit(req: IncomingMessage, url: URL, route: RouteOptions): Promise<Identity | undefined> {
     if (!this.options.origins.allows(req)) throw new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
-    const ip = req.socket.remoteAddress ?? '';
+    const ip = this.options.clientAddress(req);
     if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
       throw new HttpError(429, `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`);
     }

@@ -5,6 +5,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LocalBus, type Bus, type Delivery, type Target } from './bus';
 import { Channel } from './channel';
+import { peerAddress } from './client-address';
 import type { Codec } from './codec';
 import { Connection, type CloseInfo, type Profile, type RouteContext } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
@@ -21,7 +22,7 @@ import { compareOffsets, historyDefaults, offsetOf, positionOf, type Position } 
 import { Counters, type ChannelStatus, type Status } from './status';
 import { Tap } from './tap';
 
-/** Every limit of the service; docs/configuration.md lists them with their env vars. */
+/** Every limit of the service; the README lists them with their env vars. */
 export interface ServiceOptions {
   /** Largest inbound frame in bytes; a larger one closes the connection with 1009. */
   maxPayload: number;
@@ -49,6 +50,8 @@ export interface ServiceOptions {
   rateLimit: RateLimit;
   /** Open connections allowed from one remote address; more get HTTP 429. */
   maxConnectionsPerIp: number;
+  /** The client's address of a request (client-address.ts): the TCP peer unless proxies are trusted (TRUST_PROXY). */
+  clientAddress: (req: IncomingMessage) => string;
   /** Browser origins allowed to connect (403 otherwise). Default: same origin, plus localhost. */
   origins: OriginPolicy;
   /** Verifies tokens for routes without their own authenticator (JWT from config); none → only anonymous routes work. */
@@ -122,6 +125,7 @@ export class SocketService implements Delivery {
       nodeId: options.nodeId ?? uuidv4().slice(0, 8),
       bus: options.bus ?? new LocalBus(history),
       origins: options.origins ?? new OriginPolicy([], true),
+      clientAddress: options.clientAddress ?? peerAddress,
       logger: options.logger ?? pino({ level: 'warn' }),
       ...stripUndefined(options),
     } as ServiceOptions;
@@ -200,7 +204,7 @@ export class SocketService implements Delivery {
     const ws = await this.handshake(req, socket, head);
     // The existing channel's own key: one string, not one per member.
     const channel = this.channels.get(opts.channel)?.key ?? opts.channel;
-    const conn = new Connection(ws, req, channel, opts.profile, opts.handler, opts.codec, this.contextOf(req, route));
+    const conn = new Connection(ws, req, this.options.clientAddress(req), channel, opts.profile, opts.handler, opts.codec, this.contextOf(req, route));
     this.connections.set(conn.id, conn);
     this.gate.opened(conn, socket);
     this.listen(conn);
