@@ -397,6 +397,110 @@ describe('cluster: Redis restarted mid-stream', function () {
   });
 });
 
+describe('cluster: presence after a Redis restart', function () {
+  this.timeout(30_000);
+  const prefix = 'c5:';
+  const room = 'chat:back';
+  let redis: RedisServer;
+  let nodes: NodeProcess[];
+  let n0: TestApp;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(redis, prefix, ['q1', 'q2', 'q3']);
+    n0 = await startInProcessNode(redis, prefix, 'q0');
+  });
+  after(async () => {
+    await closeAll();
+    killAll();
+  });
+
+  /** A chat tab in the room, of the browser holding `cookie`; resolves once its `state` (so its joins) arrived. */
+  async function tab(node: { url(path: string): string }, name: string, cookie: string): Promise<{ c: TestClient; userId: string }> {
+    const c = await connect(node.url(chatSocket('back', name)), { headers: { cookie } });
+    const state = await c.waitFor({ cmd: 'state' }, 5000);
+    return { c, userId: state.param.you.id };
+  }
+
+  /** Every presence key under the prefix (channel hashes and node sets), as Redis holds it. */
+  async function presenceInRedis(): Promise<Record<string, Record<string, string> | string[]>> {
+    const r = new Redis(redis.url);
+    try {
+      const out: Record<string, Record<string, string> | string[]> = {};
+      for (const key of (await r.keys(`${prefix}p*`)).sort()) out[key] = key.startsWith(`${prefix}pn:`) ? (await r.smembers(key)).sort() : await r.hgetall(key);
+      return out;
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  it('writes each node\'s presence back once Redis is back empty: same users everywhere, tabs per node, no online-update', async () => {
+    const cookie = () => guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+    const [u, v, w] = await Promise.all([cookie(), cookie(), cookie()]);
+    // uma: two tabs on q1 and one on q2; vic on q3; wes on q0 (in process).
+    const u1 = await tab(nodes[0]!, 'uma', u);
+    const u1b = await tab(nodes[0]!, 'uma', u);
+    const u2 = await tab(nodes[1]!, 'uma', u);
+    const v3 = await tab(nodes[2]!, 'vic', v);
+    const w0 = await tab(n0, 'wes', w);
+    const uma = u1.userId;
+    const everyone = [uma, v3.userId, w0.userId].sort();
+    const stay = [u1, u2, v3, w0]; // one tab on each node
+    const presentFor = async (t: { c: TestClient }) => ((await t.c.request(room, 'presence', {}, { timeoutMs: 3000 })).param.users as Array<{ id: string }>).map((x) => x.id).sort();
+    for (const t of stay) expect(await presentFor(t)).to.deep.equal(everyone);
+    const held = await presenceInRedis();
+    expect(held[`${prefix}p:${room}`]).to.deep.equal({
+      [`q1\t${uma}`]: '2',
+      [`q2\t${uma}`]: '1',
+      [`q3\t${v3.userId}`]: '1',
+      [`q0\t${w0.userId}`]: '1',
+      [`#\t${uma}`]: 'uma',
+      [`#\t${v3.userId}`]: 'vic',
+      [`#\t${w0.userId}`]: 'wes',
+    });
+    // What Redis must hold again: the same, but one tab of uma's on q1 closes while Redis is down.
+    const expected = Object.fromEntries(Object.entries(held).map(([key, value]) => [key, Array.isArray(value) || !value[`q1\t${uma}`] ? value : { ...value, [`q1\t${uma}`]: '1' }]));
+    const updatesBefore = stay.map((t) => t.c.frames.filter((f) => f.cmd === 'online-update').length);
+
+    await redis.kill();
+    await u1b.c.close();
+    await sleep(500);
+    await redis.restart();
+    const restartedAt = Date.now();
+    // Every node lists everyone again (the `presence` request), and Redis holds every node's counts.
+    await eventually(async () => {
+      for (const t of stay) expect(await presentFor(t)).to.deep.equal(everyone);
+      expect(await presenceInRedis()).to.deep.equal(expected);
+    }, 5000, 50);
+    const backMs = Date.now() - restartedAt;
+    expect((await n0.app.sockets!.presence(room)).map((x) => x.id).sort()).to.deep.equal(everyone);
+    for (const n of nodes) expect(n.log.some((l) => l.includes('presence written back')), `${n.id} wrote its presence back`).to.equal(true);
+    // Silent, the tab that closed meanwhile included: nothing published before this mark was an online-update.
+    n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n: 1 } });
+    for (const t of stay) await t.c.waitFor({ cmd: 'mark', param: { n: 1 } }, 3000);
+    expect(stay.map((t) => t.c.frames.filter((f) => f.cmd === 'online-update').length)).to.deep.equal(updatesBefore);
+    console.log(`      presence complete again on every node and in Redis ${backMs} ms after Redis was back (down ≈ 500 ms)`);
+
+    // The counts are right, not just present: uma leaves with her last tab, and is announced once.
+    await u2.c.close();
+    await eventually(async () => expect((await presenceInRedis())[`${prefix}p:${room}`]).to.not.have.property(`q2\t${uma}`), 3000);
+    expect(await presentFor(v3)).to.include(uma);
+    await u1.c.close();
+    for (const t of [v3, w0]) await t.c.waitFor(isOnline(uma, false), 3000);
+    expect(await presentFor(v3)).to.deep.equal([v3.userId, w0.userId].sort());
+    // A user arriving now is announced as before.
+    const x = await tab(nodes[1]!, 'xan', await cookie());
+    for (const t of [v3, w0]) await t.c.waitFor(isOnline(x.userId, true), 3000);
+    n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n: 2 } });
+    for (const t of [v3, w0]) {
+      await t.c.waitFor({ cmd: 'mark', param: { n: 2 } }, 3000);
+      // In the room (the chat's directory channel has its own).
+      const later = t.c.frames.filter((f) => f.cmd === 'online-update').slice(updatesBefore[stay.indexOf(t)]).filter((f) => f.channel === room);
+      expect(later.map((f) => `${f.param.userId === uma ? 'uma' : 'xan'}:${f.param.connected}`)).to.deep.equal(['uma:false', 'xan:true']);
+    }
+  });
+});
+
 describe('history: MemoryHistory', () => {
   const frame = (n: number) => JSON.stringify({ channel: 'c', cmd: 'x', param: { n } });
   const n = (data: string) => (JSON.parse(data) as { param: { n: number } }).param.n;

@@ -34,6 +34,8 @@ export class RedisBus implements Bus {
   private readonly topics = new Map<string, Target>();
   private readonly pendingStatus = new Map<string, { statuses: Status[]; expected: number; done: () => void }>();
   private heartbeat?: NodeJS.Timeout;
+  /** Redis lost this node's presence, not written back yet (a failed write is retried by the next beat). */
+  private presenceLost = false;
   /** Channel frames pass through it, so a gap left by a lost subscriber connection is filled or reported. */
   private readonly continuity: Continuity;
   private readonly keys: Keys;
@@ -64,7 +66,9 @@ export class RedisBus implements Bus {
     });
     await this.sub.subscribe(this.keys.allTopic(), this.keys.controlTopic(), this.keys.nodeTopic(this.options.node));
     await this.beat();
-    this.heartbeat = setInterval(() => void this.beat().catch((err) => this.log.warn({ err }, 'heartbeat failed')), this.options.heartbeatMs).unref();
+    this.heartbeat = setInterval(this.beatNow, this.options.heartbeatMs).unref();
+    // Back after a disconnect: alive again at once, and presence written back if Redis lost it (beat).
+    this.pub.on('ready', this.beatNow);
   }
 
   publish(target: Target, data: string, except: readonly string[], volatile = false): void {
@@ -126,6 +130,7 @@ export class RedisBus implements Bus {
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.pub.off('ready', this.beatNow);
     await this.pub.zrem(this.keys.nodes(), this.options.node).catch(() => undefined);
     this.delivery = undefined;
     this.sub.disconnect();
@@ -175,10 +180,21 @@ export class RedisBus implements Bus {
     }
   }
 
-  /** Marks this node alive and reaps nodes whose heartbeat stopped (one reaper each, by lock). */
+  private readonly beatNow = () => void this.beat().catch((err) => this.log.warn({ err }, 'heartbeat failed'));
+
+  /**
+   * Marks this node alive and reaps nodes whose heartbeat stopped (one reaper each, by lock).
+   * A node that finds itself missing from the node list lost its presence with it (Redis restarted
+   * without persistence, or another node reaped it) and writes it back.
+   */
   private async beat(): Promise<void> {
     const now = Date.now();
-    await this.pub.zadd(this.keys.nodes(), now, this.options.node);
+    if ((await this.pub.zadd(this.keys.nodes(), now, this.options.node)) === 1) this.presenceLost = true;
+    if (this.presenceLost) {
+      const entries = await this.presence.restore();
+      this.presenceLost = false;
+      if (entries > 0) this.log.info({ entries }, 'this node was missing from the node list (Redis lost its data, or reaped it): presence written back');
+    }
     const dead = await this.pub.zrangebyscore(this.keys.nodes(), '-inf', now - this.options.nodeTtlMs);
     for (const node of dead) {
       if (node === this.options.node) continue;

@@ -1,5 +1,5 @@
 import type { Profile } from '../socket/connection';
-import type { Presence } from '../socket/presence';
+import { LocalPresence, type Presence } from '../socket/presence';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
 
@@ -8,6 +8,14 @@ import type { ScriptedRedis } from './scripts';
  * any live node (heartbeat within the TTL) counts them; a dead node's counts are reaped.
  */
 export class RedisPresence implements Presence {
+  /**
+   * This node's own tab counts, which its fields in Redis mirror: a join or leave sends the count
+   * it leaves (set, not incremented) and `restore` sends them all, so a count Redis lost is never
+   * stacked on. Counted as each command is sent (LocalPresence does not await): Redis runs them in
+   * that order on the one connection, and the last count sent is the one it keeps.
+   */
+  private readonly here = new LocalPresence();
+
   constructor(
     private readonly redis: ScriptedRedis,
     private readonly keys: Keys,
@@ -17,13 +25,17 @@ export class RedisPresence implements Presence {
 
   async join(channel: string, user: Profile): Promise<boolean> {
     const k = this.keys;
-    const first = await this.redis.wsfPresenceJoin(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, user.name, channel, this.minLive());
+    void this.here.join(channel, user);
+    const tabs = this.here.tabs(channel, user.id);
+    const first = await this.redis.wsfPresenceJoin(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, user.name, channel, tabs, this.minLive());
     return first === 1;
   }
 
   async leave(channel: string, user: Profile): Promise<boolean> {
     const k = this.keys;
-    const last = await this.redis.wsfPresenceLeave(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, channel, this.minLive());
+    void this.here.leave(channel, user);
+    const tabs = this.here.tabs(channel, user.id);
+    const last = await this.redis.wsfPresenceLeave(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, channel, tabs, this.minLive());
     return last === 1;
   }
 
@@ -41,6 +53,23 @@ export class RedisPresence implements Presence {
     }
     // Names sit beside the counts under "#\t<user>" (see scripts.ts).
     return [...ids].map((id) => ({ id, name: fields[`#\t${id}`] ?? id }));
+  }
+
+  /**
+   * Writes all this node's counts back after Redis lost them (restarted empty, or another node
+   * reaped this one); returns how many (channel, user) entries. Silent: no `online-update`, since
+   * nobody was told these users had left (except after a reap: docs/cluster.md).
+   */
+  async restore(): Promise<number> {
+    const k = this.keys;
+    const entries = [...this.here.entries()];
+    if (entries.length === 0) return 0;
+    const m = this.redis.multi();
+    for (const [channel, user, tabs] of entries) {
+      m.hset(k.presence(channel), `${this.node}\t${user.id}`, tabs, `#\t${user.id}`, user.name).sadd(k.nodePresence(this.node), channel);
+    }
+    await m.exec();
+    return entries.length;
   }
 
   /** Reaps a dead node; returns the users that thereby left each channel. */

@@ -38,29 +38,35 @@ redis.call('PUBLISH', ARGV[1], ARGV[2] .. stamped)
 return n`,
   },
   /**
-   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, name, channel, min live score.
-   * → 1 if first anywhere. The user's name lives in the same hash under "#\t<user>" ("#" is no node id).
+   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, name, channel, the user's
+   * tabs on the node now, min live score. → 1 if first anywhere. Counts are set, not incremented:
+   * the node's own count is the truth, so one Redis lost (restarted empty) is right again at once.
+   * The user's name lives in the same hash under "#\t<user>" ("#" is no node id).
    */
   wsfPresenceJoin: {
     numberOfKeys: 3,
     lua: `${elsewhere}
-redis.call('HSET', KEYS[1], '#\\t' .. ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], '#\\t' .. ARGV[2], ARGV[3], ARGV[1] .. '\\t' .. ARGV[2], ARGV[5])
 redis.call('SADD', KEYS[2], ARGV[4])
-if redis.call('HINCRBY', KEYS[1], ARGV[1] .. '\\t' .. ARGV[2], 1) > 1 then return 0 end
-if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[5])) then return 0 end
+if tonumber(ARGV[5]) > 1 then return 0 end
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[6])) then return 0 end
 return 1`,
   },
   /**
-   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, channel, min live score.
-   * → 1 if that was the last anywhere. Forgets the name then, and the channel in the node's set
-   * once the node has nobody left in it, so neither grows with users or channels long gone.
+   * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, channel, the user's tabs
+   * left on the node, min live score. → 1 if that was the last anywhere. Forgets the name then,
+   * and the channel in the node's set once the node has nobody left in it, so neither grows with
+   * users or channels long gone.
    */
   wsfPresenceLeave: {
     numberOfKeys: 3,
     lua: `${elsewhere}
 local f = ARGV[1] .. '\\t' .. ARGV[2]
-local n = redis.call('HINCRBY', KEYS[1], f, -1)
-if n > 0 then return 0 end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('HSET', KEYS[1], f, ARGV[4])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 0
+end
 redis.call('HDEL', KEYS[1], f)
 local mine = ARGV[1] .. '\\t'
 local left = false
@@ -68,7 +74,7 @@ for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(k, 1, #mine) == mine then left = true; break end
 end
 if not left then redis.call('SREM', KEYS[2], ARGV[3]) end
-if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[4])) then return 0 end
+if elsewhere(KEYS[1], ARGV[2], ARGV[1], KEYS[3], tonumber(ARGV[5])) then return 0 end
 redis.call('HDEL', KEYS[1], '#\\t' .. ARGV[2])
 return 1`,
   },

@@ -50,4 +50,14 @@ export class LocalPresence implements Presence {
   async users(channel: string): Promise<Profile[]> {
     return [...(this.channels.get(channel)?.values() ?? [])].map(({ id, name }) => ({ id, name }));
   }
+
+  /** The user's tabs in the channel (0: none). */
+  tabs(channel: string, userId: string): number {
+    return this.channels.get(channel)?.has(userId) ? 1 + (this.extraTabs.get(channel)?.get(userId) ?? 0) : 0;
+  }
+
+  /** Every (channel, user, tabs) counted here. */
+  *entries(): Generator<[channel: string, user: Profile, tabs: number]> {
+    for (const [channel, users] of this.channels) for (const [id, user] of users) yield [channel, user, this.tabs(channel, id)];
+  }
 }
