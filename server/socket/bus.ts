@@ -71,8 +71,8 @@ export class LocalBus implements Bus {
     this.delivery?.disconnectLocal(connId, code, reason);
   }
 
-  async subscribe(): Promise<void> {}
-  async unsubscribe(): Promise<void> {}
+  async subscribe(_topic: Topic): Promise<void> {}
+  async unsubscribe(_topic: Topic): Promise<void> {}
 
   async remoteStatus(): Promise<Status[]> {
     return [];

@@ -91,6 +91,8 @@ export class Connection implements CountersJSON, InboxOwner {
   replayedTo?: Map<string, { epoch: string; offset: number }>;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
   closing = false;
+  /** Its route channel joined and `onOpen` called: only then does it get `onClose`. */
+  admitted = false;
   /** Why the server closed it, kept because a peer that never answers leaves ws reporting only 1006. */
   serverClose?: CloseInfo;
   private tokens?: TokenBucket;

@@ -15,7 +15,12 @@ type MaybePromise<T> = T | Promise<T>;
  */
 export interface Handler {
   on(svc: SocketService, conn: Connection, cmd: string, param: unknown, log: Log, frame: Message): unknown;
+  /** Once the connection is in its route channel, before any of its frames is handled. */
   onOpen?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
+  /**
+   * When a connection that got `onOpen` has closed (still in its channels). One that closed
+   * before it got there (while authenticating or joining) gets neither.
+   */
   onClose?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
   /** Opt in to binary frames; without it they are refused with `binary_unsupported`. */
   onBinary?(svc: SocketService, conn: Connection, data: Buffer, log: Log): unknown;

@@ -103,6 +103,12 @@ export class SocketService implements Delivery {
   /** Each registered route's RouteContext, by path. */
   private readonly contexts = new Map<string, RouteContext>();
   /**
+   * Joins between `enter` and `arrive` (waiting for the bus or a history read), as
+   * `<conn id>\t<channel>`: a leave in that window must neither uncount a presence that was never
+   * counted (another tab's) nor let the join count it afterwards (a ghost).
+   */
+  private readonly arriving = new Set<string>();
+  /**
    * Every tab of each user; an array, not a Set, because most users have one and idle memory
    * counts. Guests are not here: a guest's user id is its connection id, and `connections` finds it.
    */
@@ -273,6 +279,9 @@ export class SocketService implements Delivery {
         await this.addUser(conn);
         if (since) await this.resume(conn, conn.channel, since);
         else await this.join(conn.id, conn.channel);
+        // Closed meanwhile (a join can wait for the bus): cleaned up already, without onClose; no onOpen either.
+        if (this.connections.get(conn.id) !== conn) return;
+        conn.admitted = true;
         await conn.handler.onOpen?.(this, conn, conn.log);
       }),
     );
@@ -366,6 +375,8 @@ export class SocketService implements Delivery {
 
   /** Local membership, once this node receives the channel's frames; true when the channel was created. */
   private async enter(conn: Connection, channel: string): Promise<boolean> {
+    // A connection that closed while this join was on its way (resume takes it, not its id) stays out.
+    if (this.connections.get(conn.id) !== conn) throw new SocketError(ErrorCode.unknownConnection, `connection ${conn.id} has closed`);
     this.checkChannelName(channel, (msg) => new SocketError(ErrorCode.invalidFrame, msg));
     if (conn.channels.length >= this.options.maxChannelsPerConnection) {
       throw new SocketError(ErrorCode.limitExceeded, `a connection may be in at most ${this.options.maxChannelsPerConnection} channels`);
@@ -378,12 +389,15 @@ export class SocketService implements Delivery {
     }
     conn.joined(ch);
     ch.members.add(conn);
+    this.arriving.add(`${conn.id}\t${channel}`);
     await ch.ready;
     return created;
   }
 
   /** Cluster presence, and online-update to the others on the user's first join anywhere. */
   private async arrive(conn: Connection, channel: string): Promise<void> {
+    // Gone when the connection left (or closed) meanwhile: then there is nothing to count.
+    if (!this.arriving.delete(`${conn.id}\t${channel}`)) return;
     if ((await this.bus.presence.join(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, true, conn.id);
   }
 
@@ -442,12 +456,13 @@ export class SocketService implements Delivery {
     const ch = this.channels.get(channel);
     if (!ch || !ch.members.delete(conn)) return false;
     conn.left(channel);
+    const counted = !this.arriving.delete(`${conn.id}\t${channel}`);
     const removed = ch.size === 0;
     if (removed) {
       this.channels.delete(channel);
       await this.bus.unsubscribe({ type: 'channel', channel });
     }
-    if ((await this.bus.presence.leave(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, false, conn.id);
+    if (counted && (await this.bus.presence.leave(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, false, conn.id);
     return removed;
   }
 
@@ -759,7 +774,7 @@ export class SocketService implements Delivery {
     this.closedTotals.add(conn);
     this.removeUser(conn);
     try {
-      await conn.handler.onClose?.(this, conn, conn.log);
+      if (conn.admitted) await conn.handler.onClose?.(this, conn, conn.log);
     } catch (err) {
       conn.log.error({ err }, 'onClose failed');
     }
