@@ -1,6 +1,6 @@
 import { CloseCode, ErrorCode, SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
-import type { ConnectionStatus, Status } from '../server/socket/status';
+import type { ClusterStatus, ConnectionStatus } from '../server/socket/status';
 
 // What an admin (page or server API) can do to live connections. Shared by the admin socket and
 // POST /api/sockets/*, so both check the same things and answer the same way.
@@ -15,7 +15,7 @@ interface Outbound {
 
 /** One frame to one connection, on any node; an empty channel means the connection's route channel. */
 export async function sendToConnection(svc: SocketService, connId: string, frame: Outbound): Promise<{ sent: true }> {
-  const conn = await locateConnection(svc, connId);
+  const conn = await findConnection(svc, connId);
   const channel = frame.channel || conn.channel;
   checkChannel(svc, channel);
   svc.writeConnection(conn.id, { channel, cmd: frame.cmd, param: frame.param });
@@ -32,7 +32,7 @@ export function publishToChannel(svc: SocketService, frame: Outbound): { members
 
 /** Kicks one connection, on any node: `close-connection` with the reason, then close 4000 (the client does not reconnect). */
 export async function kickConnection(svc: SocketService, connId: string, reason: string): Promise<{ disconnected: number }> {
-  svc.disconnect((await locateConnection(svc, connId)).id, CloseCode.kicked, reason);
+  svc.disconnect((await findConnection(svc, connId)).id, CloseCode.kicked, reason);
   return { disconnected: 1 };
 }
 
@@ -45,16 +45,20 @@ export async function kickUser(svc: SocketService, userId: string, reason: strin
 
 /**
  * A connection's status wherever it lives: this node first, else the cluster's status (one bus
- * round trip). The write and disconnect calls then reach it through the bus.
+ * round trip). The write and disconnect calls then reach it through the bus. Not found:
+ * `unknown_connection`, or `node_unavailable` when some live node did not answer in time.
  */
-export async function findConnection(svc: SocketService, connId: string, cluster: () => Promise<Status> = () => svc.clusterStatus()): Promise<ConnectionStatus | undefined> {
-  return svc.getConnection(connId)?.status(svc.node) ?? (await cluster()).connections.find((c) => c.id === connId);
-}
-
-async function locateConnection(svc: SocketService, connId: string): Promise<ConnectionStatus> {
-  const conn = await findConnection(svc, connId);
-  if (!conn) throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on any node`);
-  return conn;
+export async function findConnection(svc: SocketService, connId: string, cluster: () => Promise<ClusterStatus> = () => svc.clusterStatus()): Promise<ConnectionStatus> {
+  const here = svc.getConnection(connId);
+  if (here) return here.status(svc.node);
+  const status = await cluster();
+  const found = status.connections.find((c) => c.id === connId);
+  if (found) return found;
+  if (status.missing.length > 0) {
+    const nodes = status.missing.join(', ');
+    throw new SocketError(ErrorCode.nodeUnavailable, `connection ${connId} not found, but node ${nodes} did not answer within CLUSTER_STATUS_TIMEOUT_MS: try again`);
+  }
+  throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on any node`);
 }
 
 function checkChannel(svc: SocketService, channel: string): void {

@@ -58,8 +58,14 @@ async function answer<S extends z.ZodType>(res: Response, schema: S, body: unkno
     res.json(await act(parsed.data));
   } catch (err) {
     if (!(err instanceof SocketError)) throw err;
-    fail(res, err.code === ErrorCode.unknownConnection ? 404 : 400, err.message);
+    fail(res, statusOf(err.code), err.message);
   }
+}
+
+function statusOf(code: string): number {
+  if (code === ErrorCode.unknownConnection) return 404;
+  if (code === ErrorCode.nodeUnavailable) return 503;
+  return 400;
 }
 
 function fail(res: Response, status: number, error: string): void {

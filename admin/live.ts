@@ -1,5 +1,5 @@
 import type { SocketService } from '../server/socket/service';
-import type { Status } from '../server/socket/status';
+import type { ClusterStatus } from '../server/socket/status';
 import { adminChannel, adminProtocol, type View } from './protocol';
 import { channelSnapshot, connectionSnapshot, overview } from './snapshots';
 
@@ -44,7 +44,7 @@ export class LiveStatus {
     );
   }
 
-  private async push(connId: string, view: LiveView, status: () => Promise<Status>): Promise<void> {
+  private async push(connId: string, view: LiveView, status: () => Promise<ClusterStatus>): Promise<void> {
     const { svc, pageSize } = this;
     const msg = adminProtocol.message;
     switch (view.view) {
@@ -56,8 +56,11 @@ export class LiveStatus {
       }
       case 'channel':
         return svc.writeConnection(connId, msg(adminChannel, 'channel', channelSnapshot(svc, view.key, view.members, pageSize)));
-      case 'connection':
-        return svc.writeConnection(connId, msg(adminChannel, 'connection', await connectionSnapshot(svc, view.id, status)));
+      case 'connection': {
+        const snapshot = await connectionSnapshot(svc, view.id, status);
+        if (snapshot) svc.writeConnection(connId, msg(adminChannel, 'connection', snapshot));
+        return;
+      }
     }
   }
 }

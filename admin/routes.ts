@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Config } from '../server/config';
+import { ErrorCode, type SocketError } from '../server/socket/errors';
 import type { SocketService } from '../server/socket/service';
 import type { AdminAccess, Verdict } from './access';
 import { findConnection } from './actions';
@@ -79,9 +80,13 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     res.type('html').send(channelPage(chrome(req, res), key));
   });
   router.get('/admin/sockets/conn/:id', async (req, res) => {
-    const conn = await findConnection(sockets, String(req.params.id));
-    if (!conn) return refuse(req, res, 404, 'No such connection', `no connection ${req.params.id} on any node (it may have closed)`);
-    res.type('html').send(connectionPage(chrome(req, res), conn));
+    try {
+      res.type('html').send(connectionPage(chrome(req, res), await findConnection(sockets, String(req.params.id))));
+    } catch (err) {
+      if ((err as SocketError).code === ErrorCode.unknownConnection) return refuse(req, res, 404, 'No such connection', `no connection ${req.params.id} on any node (it may have closed)`);
+      if ((err as SocketError).code === ErrorCode.nodeUnavailable) return refuse(req, res, 503, 'Node not answering', (err as Error).message);
+      throw err;
+    }
   });
 
   // Bad form bodies and the like: a clear status and message, never a stack trace.

@@ -1,5 +1,6 @@
 import type { SocketService } from '../server/socket/service';
-import type { ChannelStatus, ConnectionStatus, Status } from '../server/socket/status';
+import { ErrorCode, type SocketError } from '../server/socket/errors';
+import type { ChannelStatus, ClusterStatus, ConnectionStatus, Status } from '../server/socket/status';
 import type { TapEntry } from '../server/socket/tap';
 import { page, type Page, type Query } from './paging';
 import { findConnection } from './actions';
@@ -7,6 +8,10 @@ import { findConnection } from './actions';
 /** What the admin pages show, as pushed over the admin socket. Built on demand from the service. */
 export interface Overview {
   node: string;
+  /** Nodes counted in here. */
+  nodes: string[];
+  /** Live nodes that did not answer in time: their connections and counts are not in here. */
+  missing: string[];
   uptimeMs: number;
   counts: Status['counts'];
   channels: Page<ChannelStatus>;
@@ -35,10 +40,12 @@ export interface TapBatch {
 }
 
 /** `status` is shared by every viewer of one tick: read, never modified. */
-export function overview(status: Status, channels: Query, connections: Query, size: number): Overview {
+export function overview(status: ClusterStatus, channels: Query, connections: Query, size: number): Overview {
   const busiestFirst = status.channels.toSorted((a, b) => b.members - a.members || a.key.localeCompare(b.key));
   return {
     node: status.node,
+    nodes: status.nodes,
+    missing: status.missing,
     uptimeMs: status.uptimeMs,
     counts: status.counts,
     channels: page(busiestFirst, channels, size, (c) => c.key),
@@ -56,9 +63,19 @@ export function channelSnapshot(svc: SocketService, key: string, members: Query,
   };
 }
 
-/** A connection on any node; `cluster` is the tick's shared cluster status, read only when the connection is not here. */
-export async function connectionSnapshot(svc: SocketService, id: string, cluster: () => Promise<Status>): Promise<ConnectionSnapshot> {
-  return { id, connection: (await findConnection(svc, id, cluster)) ?? null };
+/**
+ * A connection on any node; `cluster` is the tick's shared cluster status, read only when the
+ * connection is not here. Undefined when that cannot be told (a node did not answer in time):
+ * the page then keeps what it shows rather than calling the connection closed.
+ */
+export async function connectionSnapshot(svc: SocketService, id: string, cluster: () => Promise<ClusterStatus>): Promise<ConnectionSnapshot | undefined> {
+  try {
+    return { id, connection: await findConnection(svc, id, cluster) };
+  } catch (err) {
+    if ((err as SocketError).code === ErrorCode.unknownConnection) return { id, connection: null };
+    if ((err as SocketError).code === ErrorCode.nodeUnavailable) return undefined;
+    throw err;
+  }
 }
 
 /** What the search box looks in: ids, user, route, channels, address and user agent. */

@@ -11,6 +11,7 @@ import { RedisStore } from '../server/cluster/redis-store';
 import { withScripts } from '../server/cluster/scripts';
 import { fromBase64, toBase64 } from '../server/features/editor/document';
 import { MemoryHistory, type Position } from '../server/socket/history';
+import type { SocketError } from '../server/socket/errors';
 import type { Status } from '../server/socket/status';
 import { findConnection, kickConnection, sendToConnection } from '../admin/actions';
 import { closeAll, connect, eventually, sleep, startApp, within, type Frame, type TestApp, type TestClient } from './helpers';
@@ -220,6 +221,58 @@ async function publishNumbered(c: TestClient, channel: string, count: number, ev
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('cluster: a node that does not answer status in time', function () {
+  this.timeout(30_000);
+  const prefix = 'c7:';
+  const apiKey = 'cluster-api-key-0123456789';
+  let redis: RedisServer;
+  let slow: NodeProcess;
+  let n0: TestApp;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    // A long TTL: stopped for a few seconds, the node stays live in the node list (not reaped).
+    slow = (await startNodes(redis, prefix, ['slow'], { CLUSTER_NODE_TTL_MS: '20000' }))[0]!;
+    n0 = await startApp({ nodeId: 'n0', sessionSecret: secret, admin: { apiKey }, cluster: { redisUrl: redis.url, prefix, heartbeatMs, nodeTtlMs: 20_000 }, socket: { clusterStatusTimeoutMs: 300 } });
+  });
+  after(async () => {
+    if (slow.alive) process.kill(slow.pid, 'SIGCONT');
+    await closeAll();
+    killAll();
+  });
+
+  it('names it in cluster status, and lookups of its connections answer node_unavailable (503), not unknown', async () => {
+    await connect(slow.url('/example/socket?ch=stopped'));
+    const id = await eventually(async () => {
+      const c = (await n0.app.sockets!.clusterStatus()).connections.find((x) => x.node === 'slow' && x.channel === 'stopped');
+      if (!c) throw new Error('not seen yet');
+      return c.id;
+    }, 5000);
+    process.kill(slow.pid, 'SIGSTOP');
+    try {
+      const status = await n0.app.sockets!.clusterStatus();
+      expect(status).to.deep.include({ nodes: ['n0'], missing: ['slow'] });
+      const err = await findConnection(n0.app.sockets!, id).then(() => expect.fail('found on a stopped node'), (e: SocketError) => e);
+      expect(err.code).to.equal('node_unavailable');
+      expect(err.message).to.contain('node slow did not answer');
+      const api = await fetch(n0.httpUrl('/api/sockets/disconnect'), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ connId: id, reason: 'test' }),
+      });
+      expect(api.status).to.equal(503);
+      expect(((await api.json()) as { error: string }).error).to.contain('did not answer');
+      const page = await fetch(n0.httpUrl(`/admin/sockets/conn/${id}`), { headers: { accept: 'text/html' } });
+      expect(page.status).to.equal(503);
+      expect((await (await fetch(n0.httpUrl('/admin/sockets.json'))).json()) as { missing: string[] }).to.deep.include({ missing: ['slow'] });
+    } finally {
+      process.kill(slow.pid, 'SIGCONT');
+    }
+    const back = await eventually(() => findConnection(n0.app.sockets!, id), 5000);
+    expect(back).to.include({ id, node: 'slow' });
+  });
+});
 
 describe('cluster: kill -9 of a node mid-stream', function () {
   this.timeout(40_000);
@@ -601,20 +654,24 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
   it("lets the admin on one node find, message and kick a connection on another (admin/actions)", async () => {
     const c = await connect(b.url(`/example/socket?ch=remote${++nextChannel}`));
     const id = b.app.sockets!.getConnections().find((x) => x.channel === `remote${nextChannel}`)!.id;
-    // Cluster status is gathered within CLUSTER_STATUS_TIMEOUT_MS: on a loaded machine a round may miss rb.
-    const found = await eventually(async () => {
-      const f = await findConnection(a.app.sockets!, id);
-      expect(f?.node).to.equal('rb');
-      return f;
-    }, 5000);
-    expect(found!.id).to.equal(id);
+    // Cluster status is gathered within CLUSTER_STATUS_TIMEOUT_MS: on a loaded machine a round may
+    // miss rb, and then the lookup says so (node_unavailable) instead of finding it.
+    const found = await eventually(() => findConnection(a.app.sockets!, id), 5000);
+    expect(found).to.include({ id, node: 'rb' });
     // Each looks the connection up the same way (it throws, sending nothing, when a round misses rb).
     await eventually(() => sendToConnection(a.app.sockets!, id, { channel: '', cmd: 'notice', param: { text: 'from the admin on ra' } }), 5000);
     await c.waitFor({ cmd: 'notice' }, 3000);
     await eventually(() => kickConnection(a.app.sockets!, id, 'bye from ra'), 5000);
     await c.waitFor({ cmd: 'close-connection' }, 3000);
     expect((await within(c.closed, 3000, 'kicked connection closed')).code).to.equal(4000);
-    expect(await findConnection(a.app.sockets!, 'no-such-connection')).to.equal(undefined);
+    const unknown = await eventually(() => findConnection(a.app.sockets!, 'no-such-connection').then(
+      () => expect.fail('found a connection that does not exist'),
+      (err: SocketError) => {
+        expect(err.code).to.equal('unknown_connection');
+        return err;
+      },
+    ), 5000);
+    expect(unknown.message).to.equal('no connection no-such-connection on any node');
   });
 
   /** A publisher in a fresh channel on `node`, and a helper sending `chat` frames and waiting until they are published. */

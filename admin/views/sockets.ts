@@ -8,7 +8,8 @@ export function socketsPage(access: Access, node: string): string {
     tab: 'overview',
     heading: html`Sockets <small>node <code>${node}</code></small>`,
     script: 'admin-sockets',
-    body: html`<section class="cards" id="counters" aria-label="Counters"></section>
+    body: html`<p class="notice" id="missing-nodes" hidden></p>
+<section class="cards" id="counters" aria-label="Counters"></section>
 <div class="split">
   ${tablePanel('connections', 'Connections', 'Search connections')}
   ${tablePanel('channels', 'Channels', 'Search channels')}

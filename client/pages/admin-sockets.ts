@@ -21,7 +21,11 @@ const channelColumns: Array<Column<ChannelStatus>> = [
 
 function render(o: Overview): void {
   const c = o.counts;
+  const missing = byId('missing-nodes');
+  missing.hidden = o.missing.length === 0;
+  missing.textContent = o.missing.length ? `Node ${o.missing.join(', ')} did not answer in time (CLUSTER_STATUS_TIMEOUT_MS): its connections and counts are not shown.` : '';
   renderCards(byId('counters'), [
+    ...(o.nodes.length > 1 || o.missing.length ? [['Nodes', fmt.count(o.nodes.length)] as [string, string]] : []),
     ['Connections', fmt.count(c.connections)],
     ['Channels', fmt.count(c.channels)],
     ['Messages in', fmt.count(c.messagesIn)],

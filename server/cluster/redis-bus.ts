@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus, Delivery, Target, Topic } from '../socket/bus';
 import type { HistoryOptions } from '../socket/history';
-import type { Status } from '../socket/status';
+import type { RemoteStatus, Status } from '../socket/status';
 import { Continuity } from './continuity';
 import type { Keys } from './keys';
 import { RedisHistory } from './redis-history';
@@ -106,10 +106,11 @@ export class RedisBus implements Bus {
   }
 
   /** Asks every live node for its status over the control topic; answers come to this node's topic. */
-  async remoteStatus(timeoutMs: number): Promise<Status[]> {
+  async remoteStatus(timeoutMs: number): Promise<RemoteStatus> {
     const live = await this.pub.zrangebyscore(this.keys.nodes(), Date.now() - this.options.nodeTtlMs, '+inf');
-    const expected = live.filter((n) => n !== this.options.node).length;
-    if (expected === 0) return [];
+    const others = live.filter((n) => n !== this.options.node);
+    const expected = others.length;
+    if (expected === 0) return { statuses: [], missing: [] };
     const reqId = freshEpoch();
     const statuses: Status[] = [];
     await new Promise<void>((resolve) => {
@@ -125,7 +126,8 @@ export class RedisBus implements Bus {
       this.pub.publish(this.keys.controlTopic(), `s\t${this.options.node}\t\t${reqId}`).catch(resolve);
     });
     this.pendingStatus.delete(reqId);
-    return statuses;
+    const answered = new Set(statuses.map((s) => s.node));
+    return { statuses, missing: others.filter((n) => !answered.has(n)) };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Profile } from './connection';
 import { historyDefaults, MemoryHistory, type History, type HistoryOptions } from './history';
 import { LocalPresence, type Presence } from './presence';
-import type { Status } from './status';
+import type { RemoteStatus, Status } from './status';
 
 /**
  * The seam between the service and its transport to other nodes (socket.io-adapter's role).
@@ -43,8 +43,8 @@ export interface Bus {
   subscribe(topic: Topic): Promise<void>;
   /** This node no longer holds recipients for `topic`. */
   unsubscribe(topic: Topic): Promise<void>;
-  /** The status of every other live node, gathered within `timeoutMs` (none for one node). */
-  remoteStatus(timeoutMs: number): Promise<Status[]>;
+  /** The status of every other live node, gathered within `timeoutMs` (none for one node), and which did not answer. */
+  remoteStatus(timeoutMs: number): Promise<RemoteStatus>;
   close(): Promise<void>;
 }
 
@@ -74,8 +74,8 @@ export class LocalBus implements Bus {
   async subscribe(_topic: Topic): Promise<void> {}
   async unsubscribe(_topic: Topic): Promise<void> {}
 
-  async remoteStatus(): Promise<Status[]> {
-    return [];
+  async remoteStatus(): Promise<RemoteStatus> {
+    return { statuses: [], missing: [] };
   }
 
   async close(): Promise<void> {

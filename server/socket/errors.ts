@@ -25,6 +25,8 @@ export const ErrorCode = {
   unauthorized: 'unauthorized',
   /** No connection with that id on this node (join by id, admin send and kick). */
   unknownConnection: 'unknown_connection',
+  /** The connection was not found, but some live node did not answer in time: it may be there. Try again. */
+  nodeUnavailable: 'node_unavailable',
   /** The handler threw something that is not a SocketError; details stay in the server log. */
   internal: 'internal_error',
 } as const;

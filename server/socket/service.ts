@@ -19,7 +19,7 @@ import { rateLimitDefaults, type RateLimit } from './rate-limit';
 import { HttpError, refuseUpgrade, SocketRouter, type ChannelAction, type RouteOptions, type RouteResolver, type UpgradeOptions } from './router';
 import { timed, type Observer } from './observer';
 import { compareOffsets, historyDefaults, offsetOf, positionOf, type Position } from './history';
-import { Counters, type ChannelStatus, type Status } from './status';
+import { Counters, type ChannelStatus, type ClusterStatus, type Status } from './status';
 import { Tap } from './tap';
 
 /** Every limit of the service; the README lists them with their env vars. */
@@ -598,9 +598,13 @@ export class SocketService implements Delivery {
     };
   }
 
-  /** status() of every live node, merged: counts summed, channels merged by key, all connections with their node. */
-  async clusterStatus(): Promise<Status & { nodes: string[] }> {
-    const all = [this.status(), ...(await this.bus.remoteStatus(this.options.clusterStatusTimeoutMs))];
+  /**
+   * status() of every live node, merged: counts summed, channels merged by key, all connections
+   * with their node; `missing` names the live nodes that did not answer in time.
+   */
+  async clusterStatus(): Promise<ClusterStatus> {
+    const remote = await this.bus.remoteStatus(this.options.clusterStatusTimeoutMs);
+    const all = [this.status(), ...remote.statuses];
     const channels = new Map<string, ChannelStatus>();
     const counts = { ...all[0]!.counts };
     for (const s of all.slice(1)) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += s.counts[k];
@@ -615,6 +619,7 @@ export class SocketService implements Delivery {
     return {
       ...all[0]!,
       nodes: all.map((s) => s.node),
+      missing: remote.missing,
       counts,
       channels: [...channels.values()],
       connections: all.flatMap((s) => s.connections),

@@ -49,6 +49,21 @@ export interface ChannelStatus {
   users: number;
 }
 
+/** Other nodes' statuses, gathered over the bus. */
+export interface RemoteStatus {
+  statuses: Status[];
+  /** Live nodes (by heartbeat) that did not answer in time: what they hold is not in `statuses`. */
+  missing: string[];
+}
+
+/** `SocketService.clusterStatus()`: every node's status merged. */
+export interface ClusterStatus extends Status {
+  /** The nodes whose status is in here, this one first. */
+  nodes: string[];
+  /** Live nodes that did not answer within CLUSTER_STATUS_TIMEOUT_MS: their connections are missing. */
+  missing: string[];
+}
+
 /** What `SocketService.status()` returns: plain JSON for the admin pages and /admin/sockets.json. */
 export interface Status {
   node: string;
