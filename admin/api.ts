@@ -46,7 +46,7 @@ export function apiRoutes(router: Router, sockets: SocketService, access: AdminA
   router.use('/api/sockets', parseFailed);
 }
 
-/** Validates the body, runs the action, and maps its outcome to a status: 200, 400, 404 or 415. */
+/** Validates the body, runs the action, and maps its outcome to a status: 200, 400, 404, 415 or 503. */
 async function answer<S extends z.ZodType>(res: Response, schema: S, body: unknown, act: (body: z.output<S>) => object | Promise<object>): Promise<void> {
   if (body === undefined) return fail(res, 415, 'send a JSON body with Content-Type: application/json');
   const parsed = schema.safeParse(body);

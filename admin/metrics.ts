@@ -65,7 +65,6 @@ export class Metrics implements Observer {
     if (code === CloseCode.slowConsumer) this.slowConsumers.inc();
   }
 
-  /** The Prometheus text exposition, with the totals taken from `status` (this moment's). */
   /** This node's metrics: Prometheus scrapes every node, so nothing here is cluster-wide (sums would double). */
   render(c: Status['counts']): Promise<string> {
     this.connections.set(c.connections);

@@ -65,7 +65,7 @@ const envSchema = z.object({
   CLUSTER_STATUS_TIMEOUT_MS: int(10, serviceDefaults.clusterStatusTimeoutMs),
   NODE_ENV: z.string().optional(),
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters for HS256').optional(),
-  JWT_JWKS_URL: z.url({ message: 'expected an https:// URL' }).optional(),
+  JWT_JWKS_URL: z.url({ message: 'expected a URL (https:// outside development)' }).optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   WS_ALLOWED_ORIGINS: z.string().optional(),
@@ -90,6 +90,11 @@ const envSchema = z.object({
   MONITOR_CPU_ALERT_PERCENT: z.coerce.number().min(0).default(80),
   MONITOR_LAG_ALERT_MS: z.coerce.number().min(0).default(100),
   MONITOR_RSS_ALERT_MB: z.coerce.number().min(0).default(1024),
+}).superRefine((e, ctx) => {
+  // A TTL of one heartbeat or less would have live nodes reap each other between two beats.
+  if (e.CLUSTER_NODE_TTL_MS < 2 * e.CLUSTER_HEARTBEAT_MS) {
+    ctx.addIssue({ code: 'custom', path: ['CLUSTER_NODE_TTL_MS'], message: `must be at least twice CLUSTER_HEARTBEAT_MS (${e.CLUSTER_HEARTBEAT_MS})` });
+  }
 });
 
 export interface Config {

@@ -601,6 +601,9 @@ describe('SocketService', () => {
       expect(sockets.status().counts).to.include({ connections: 0, channels: 0 });
       const refused = await refusedUpgrade(t.url('/t'));
       expect(refused.status).to.equal(503);
+      // Before any route check or work: a path with no route, or whose resolver refuses, gets 503 too.
+      expect((await refusedUpgrade(t.url('/no-such-route'))).status).to.equal(503);
+      expect((await refusedUpgrade(t.url('/t/auth'))).status).to.equal(503);
     });
 
     it('takes a bounded time when a client never answers the close, refusing upgrades meanwhile', async () => {
@@ -921,6 +924,7 @@ describe('config', () => {
       .that.matches(/PORT="abc"/);
     expect(() => loadConfig({ WS_PING_INTERVAL_MS: '5' })).to.throw(ConfigError, /WS_PING_INTERVAL_MS/);
     expect(() => loadConfig({ WS_ENABLED: 'maybe' })).to.throw(ConfigError, /WS_ENABLED/);
+    expect(() => loadConfig({ CLUSTER_HEARTBEAT_MS: '1000', CLUSTER_NODE_TTL_MS: '1500' })).to.throw(ConfigError, /CLUSTER_NODE_TTL_MS="1500": must be at least twice CLUSTER_HEARTBEAT_MS \(1000\)/);
   });
 
   it('parses WS_ENABLED=false and numbers from strings', () => {

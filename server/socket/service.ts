@@ -183,6 +183,8 @@ export class SocketService implements Delivery {
   private readonly onUpgradeError = (err: Error): void => this.log.debug({ err }, 'socket error during upgrade');
 
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Before any route runs its own checks or work: nothing new gets in while shutting down.
+    if (!this.accepting) return refuseUpgrade(socket, 503, 'server is shutting down');
     socket.on('error', this.onUpgradeError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = this.routes.match(url);
