@@ -55,7 +55,7 @@ export class LiveStatus {
         return;
       }
       case 'channel':
-        return svc.writeConnection(connId, msg(adminChannel, 'channel', channelSnapshot(svc, view.key, view.members, pageSize)));
+        return svc.writeConnection(connId, msg(adminChannel, 'channel', await channelSnapshot(view.key, view.members, pageSize, status)));
       case 'connection': {
         const snapshot = await connectionSnapshot(svc, view.id, status);
         if (snapshot) svc.writeConnection(connId, msg(adminChannel, 'connection', snapshot));
@@ -65,7 +65,7 @@ export class LiveStatus {
   }
 }
 
-/** Computes on first call only: a tick with no overview viewer never builds status(). */
+/** Computes on first call only: a tick whose viewers need no cluster status never asks for it. */
 function lazy<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());

@@ -20,11 +20,13 @@ export interface Overview {
 
 export interface ChannelSnapshot {
   key: string;
-  /** Members on this node, whatever the search. */
+  /** Members on every node that answered, whatever the search. */
   memberCount: number;
   /** Distinct users among them. */
   users: number;
   members: Page<ConnectionStatus>;
+  /** Live nodes that did not answer in time: their members are not in here. */
+  missing: string[];
 }
 
 export interface ConnectionSnapshot {
@@ -53,13 +55,16 @@ export function overview(status: ClusterStatus, channels: Query, connections: Qu
   };
 }
 
-export function channelSnapshot(svc: SocketService, key: string, members: Query, size: number): ChannelSnapshot {
-  const newestFirst = svc.getConnectionsByChannel(key).reverse().map((c) => c.status(svc.node));
+/** A channel's members on every node, from the tick's shared cluster status. */
+export async function channelSnapshot(key: string, members: Query, size: number, cluster: () => Promise<ClusterStatus>): Promise<ChannelSnapshot> {
+  const status = await cluster();
+  const newestFirst = status.connections.filter((c) => c.channels.includes(key)).sort((a, b) => b.started - a.started);
   return {
     key,
     memberCount: newestFirst.length,
-    users: svc.getUsersByChannel(key).length,
+    users: new Set(newestFirst.map((c) => c.profile.id)).size,
     members: page(newestFirst, members, size, searchText),
+    missing: status.missing,
   };
 }
 

@@ -14,6 +14,7 @@ import { MemoryHistory, type Position } from '../server/socket/history';
 import type { SocketError } from '../server/socket/errors';
 import type { Status } from '../server/socket/status';
 import { findConnection, kickConnection, sendToConnection } from '../admin/actions';
+import { channelSnapshot } from '../admin/snapshots';
 import { closeAll, connect, eventually, sleep, startApp, within, type Frame, type TestApp, type TestClient } from './helpers';
 import { guestCookie, RecordingSocket } from './cluster/clients';
 import { killAll, NodeProcess, RedisServer } from './cluster/processes';
@@ -114,6 +115,20 @@ describe('cluster: three node processes on one Redis', function () {
     await Promise.all([u2, u3].map((tab) => tab.c.waitFor({ cmd: 'note' }, 3000)));
     await v1.c.sync();
     expect(v1.c.frames.some((f) => f.cmd === 'note')).to.equal(false);
+  });
+
+  it("shows a channel's members on every node on the admin channel page (channelSnapshot)", async () => {
+    await client(nodes[0]!.url('/example/socket?ch=seen-everywhere'));
+    await client(nodes[2]!.url('/example/socket?ch=seen-everywhere'));
+    await client(n0.url('/example/socket?ch=seen-everywhere'));
+    const snapshot = await eventually(async () => {
+      const s = await channelSnapshot('seen-everywhere', { q: '', offset: 0 }, 50, () => n0.app.sockets!.clusterStatus());
+      expect(s.memberCount).to.equal(3);
+      return s;
+    }, 5000);
+    expect(snapshot.members.rows.map((c) => c.node).sort()).to.deep.equal(['n0', 'n1', 'n3']);
+    expect(snapshot).to.include({ users: 3 });
+    expect(snapshot.missing).to.deep.equal([]);
   });
 
   it('delivers broadcasts (writeAll) to the connections of every node', async () => {

@@ -9,7 +9,8 @@ export function channelPage(access: Access, key: string): string {
     heading: html`Channel <code>${key}</code>`,
     script: 'admin-channel',
     data: { channel: key },
-    body: html`<section class="cards" id="counters" aria-label="Counters"></section>
+    body: html`<p class="notice" id="missing-nodes" hidden></p>
+<section class="cards" id="counters" aria-label="Counters"></section>
 <section class="panel">
   <header><h2>Send to every member</h2></header>
   <form id="publish" class="stack">

@@ -18,12 +18,15 @@ onSubmit(byId<HTMLFormElement>('publish'), async (data) => {
 });
 
 function render(ch: ChannelSnapshot): void {
+  const missing = byId('missing-nodes');
+  missing.hidden = ch.missing.length === 0;
+  missing.textContent = ch.missing.length ? `Node ${ch.missing.join(', ')} did not answer in time (CLUSTER_STATUS_TIMEOUT_MS): its members are not shown.` : '';
   renderCards(byId('counters'), [
     ['Members', fmt.count(ch.memberCount)],
     ['Users', fmt.count(ch.users)],
   ]);
   members.offset = ch.members.offset;
-  const empty = members.q ? 'No matching member' : 'No members: the channel does not exist on this node right now';
+  const empty = members.q ? 'No matching member' : 'No members: the channel does not exist right now';
   renderTable(byId<HTMLTableElement>('members'), connectionColumns, ch.members.rows, empty);
   renderPager(byId('members-pager'), ch.members, (offset) => {
     members.offset = offset;
