@@ -36,11 +36,15 @@ export async function kickConnection(svc: SocketService, connId: string, reason:
   return { disconnected: 1 };
 }
 
-/** Kicks every connection (every tab) of one user on every node; zero when the user has none. */
+/**
+ * Kicks every connection (every tab) of one user on every node, through the user's topic (so a
+ * node that is slow to answer status still closes its tabs); answers how many tabs the cluster
+ * status showed (zero when the user has none).
+ */
 export async function kickUser(svc: SocketService, userId: string, reason: string): Promise<{ disconnected: number }> {
-  const conns = (await svc.clusterStatus()).connections.filter((c) => c.profile.id === userId);
-  for (const c of conns) svc.disconnect(c.id, CloseCode.kicked, reason);
-  return { disconnected: conns.length };
+  const tabs = (await svc.clusterStatus()).connections.filter((c) => c.profile.id === userId).length;
+  svc.disconnectUser(userId, CloseCode.kicked, reason);
+  return { disconnected: tabs };
 }
 
 /**

@@ -13,7 +13,7 @@ import { fromBase64, toBase64 } from '../server/features/editor/document';
 import { MemoryHistory, type Position } from '../server/socket/history';
 import type { SocketError } from '../server/socket/errors';
 import type { Status } from '../server/socket/status';
-import { findConnection, kickConnection, sendToConnection } from '../admin/actions';
+import { findConnection, kickConnection, kickUser, sendToConnection } from '../admin/actions';
 import { channelSnapshot } from '../admin/snapshots';
 import { closeAll, connect, eventually, sleep, startApp, within, type Frame, type TestApp, type TestClient } from './helpers';
 import { guestCookie, RecordingSocket } from './cluster/clients';
@@ -286,6 +286,29 @@ describe('cluster: a node that does not answer status in time', function () {
     }
     const back = await eventually(() => findConnection(n0.app.sockets!, id), 5000);
     expect(back).to.include({ id, node: 'slow' });
+  });
+
+  it("kicks a user's tabs on every node, the one that did not answer status included, through the user's topic", async () => {
+    const cookie = await guestCookie(n0.httpUrl('/examples/chat'));
+    const tab = async (url: string) => {
+      const c = await connect(url, { headers: { cookie } });
+      return { c, userId: (await c.waitFor({ cmd: 'state' }, 5000)).param.you.id as string };
+    };
+    const [here, there] = [await tab(n0.url(chatSocket('kick', 'kim'))), await tab(slow.url(chatSocket('kick', 'kim')))];
+    expect(there.userId).to.equal(here.userId);
+    process.kill(slow.pid, 'SIGSTOP');
+    let answer: { disconnected: number };
+    try {
+      answer = await kickUser(n0.app.sockets!, here.userId, 'kicked everywhere');
+    } finally {
+      process.kill(slow.pid, 'SIGCONT');
+    }
+    // The stopped node's tab was not in the status, but the kick reached it once it ran again.
+    expect(answer).to.deep.equal({ disconnected: 1 });
+    for (const { c } of [here, there]) {
+      expect((await c.waitFor({ cmd: 'close-connection' }, 5000)).param).to.deep.equal({ reason: 'kicked everywhere' });
+      expect((await within(c.closed, 5000, 'kicked tab closed')).code).to.equal(4000);
+    }
   });
 });
 

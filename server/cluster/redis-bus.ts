@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Bus, Delivery, Target, Topic } from '../socket/bus';
+import type { Bus, Delivery, DisconnectTarget, Target, Topic } from '../socket/bus';
 import type { HistoryOptions } from '../socket/history';
 import type { RemoteStatus, Status } from '../socket/status';
 import { Continuity } from './continuity';
@@ -86,10 +86,12 @@ export class RedisBus implements Bus {
     }
   }
 
-  disconnect(connId: string, code: number, reason: string): void {
-    if (this.delivery?.disconnectLocal(connId, code, reason)) return;
+  disconnect(target: DisconnectTarget, code: number, reason: string): void {
+    // A connection held here needs no round trip; a user's tabs may be anywhere, this node's
+    // included (it is subscribed to the user's topic, so the message comes back here too).
+    if (target.type === 'conn' && this.delivery?.disconnectLocal(target, code, reason)) return;
     const head = `d\t${this.options.node}\t\t`;
-    this.pub.publish(this.keys.connTopic(connId), head + JSON.stringify({ code, reason })).catch((err) => this.log.error({ err }, 'disconnect publish failed'));
+    this.pub.publish(this.topicOf(target), head + JSON.stringify({ code, reason })).catch((err) => this.log.error({ err }, 'disconnect publish failed'));
   }
 
   async subscribe(topic: Topic): Promise<void> {
@@ -159,9 +161,9 @@ export class RedisBus implements Bus {
       }
       case 'd': {
         const target = this.topics.get(topic);
-        if (target?.type !== 'conn') return;
+        if (target?.type !== 'conn' && target?.type !== 'user') return;
         const { code, reason } = JSON.parse(body) as { code: number; reason: string };
-        delivery.disconnectLocal(target.connId, code, reason);
+        delivery.disconnectLocal(target, code, reason);
         return;
       }
       case 's':

@@ -20,11 +20,15 @@ export type Target =
 /** What a node listens to: a channel it has members in, a user or a connection it holds. */
 export type Topic = Exclude<Target, { type: 'all' }>;
 
+/** Who a disconnect closes: one connection, or every tab of one user. */
+export type DisconnectTarget = Extract<Target, { type: 'conn' } | { type: 'user' }>;
+
 /** The node side of the bus: what a node does with what others publish. */
 export interface Delivery {
   readonly node: string;
   deliver(target: Target, data: string, except: readonly string[]): void;
-  disconnectLocal(connId: string, code: number, reason: string): boolean;
+  /** Closes what of `target` lives on this node; returns how many connections that was. */
+  disconnectLocal(target: DisconnectTarget, code: number, reason: string): number;
   /** This node's own status, for another node gathering cluster status. */
   status(): Status;
   /** A user left a channel without saying so (their node died): tell the members. */
@@ -38,7 +42,8 @@ export interface Bus {
   start(delivery: Delivery): Promise<void>;
   /** `volatile` channel frames (presence) get no position and stay out of history. */
   publish(target: Target, data: string, except: readonly string[], volatile?: boolean): void;
-  disconnect(connId: string, code: number, reason: string): void;
+  /** Closes a connection, or every tab of a user, on whichever nodes they are. */
+  disconnect(target: DisconnectTarget, code: number, reason: string): void;
   /** This node now holds recipients for `topic` (first local member, tab or connection). */
   subscribe(topic: Topic): Promise<void>;
   /** This node no longer holds recipients for `topic`. */
@@ -67,8 +72,8 @@ export class LocalBus implements Bus {
     this.delivery?.deliver(target, data, except);
   }
 
-  disconnect(connId: string, code: number, reason: string): void {
-    this.delivery?.disconnectLocal(connId, code, reason);
+  disconnect(target: DisconnectTarget, code: number, reason: string): void {
+    this.delivery?.disconnectLocal(target, code, reason);
   }
 
   async subscribe(_topic: Topic): Promise<void> {}

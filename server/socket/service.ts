@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { LocalBus, type Bus, type Delivery, type Target } from './bus';
+import { LocalBus, type Bus, type Delivery, type DisconnectTarget, type Target } from './bus';
 import { Channel } from './channel';
 import { peerAddress } from './client-address';
 import type { Codec } from './codec';
@@ -522,7 +522,12 @@ export class SocketService implements Delivery {
    * `close-connection` and will not reconnect; other codes let it reconnect.
    */
   disconnect(connId: string, code: number = CloseCode.kicked, reason = 'disconnected by server'): void {
-    this.bus.disconnect(connId, code, reason.slice(0, 120));
+    this.bus.disconnect({ type: 'conn', connId }, code, reason.slice(0, 120));
+  }
+
+  /** Closes every tab of a user, on every node, like `disconnect`. */
+  disconnectUser(userId: string, code: number = CloseCode.kicked, reason = 'disconnected by server'): void {
+    this.bus.disconnect({ type: 'user', userId }, code, reason.slice(0, 120));
   }
 
   /** Bus callback: hand one serialized frame to this node's recipients. */
@@ -555,13 +560,17 @@ export class SocketService implements Delivery {
     }
   }
 
-  /** Bus callback: close a connection if it lives on this node. */
-  disconnectLocal(connId: string, code: number, reason: string): boolean {
-    const conn = this.connections.get(connId);
-    if (!conn) return false;
-    if (code === CloseCode.kicked) this.sendDirect(conn, { channel: conn.channel, cmd: 'close-connection', param: { reason } });
-    conn.close(code, reason);
-    return true;
+  /** Bus callback: close the connection, or the user's tabs, that live on this node. */
+  disconnectLocal(target: DisconnectTarget, code: number, reason: string): number {
+    const conns = target.type === 'conn' ? [this.connections.get(target.connId)] : [...(this.tabsOf(target.userId) ?? [])];
+    let closed = 0;
+    for (const conn of conns) {
+      if (!conn || conn.closing) continue;
+      if (code === CloseCode.kicked) this.sendDirect(conn, { channel: conn.channel, cmd: 'close-connection', param: { reason } });
+      conn.close(code, reason);
+      closed++;
+    }
+    return closed;
   }
 
   getConnection(id: string): Connection | undefined {
