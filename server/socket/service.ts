@@ -291,12 +291,13 @@ export class SocketService implements Delivery {
 
   /** Indexes the connection under its user and subscribes its topics (user on the first tab). */
   private addUser(conn: Connection): Promise<unknown> {
-    let tabs = isGuest(conn) ? undefined : this.users.get(conn.profile.id);
+    const guest = isGuest(conn);
+    const tabs = guest ? undefined : this.users.get(conn.profile.id);
+    if (tabs) tabs.push(conn);
     // A literal: `[]` then push would reserve room for 16 tabs.
-    if (!tabs) {
-      if (!isGuest(conn)) this.users.set(conn.profile.id, [conn]);
-    } else tabs.push(conn);
-    return Promise.all([this.bus.subscribe({ type: 'conn', connId: conn.id }), tabs ? undefined : this.bus.subscribe({ type: 'user', userId: conn.profile.id })]);
+    else if (!guest) this.users.set(conn.profile.id, [conn]);
+    const firstTab = tabs === undefined;
+    return Promise.all([this.bus.subscribe({ type: 'conn', connId: conn.id }), firstTab ? this.bus.subscribe({ type: 'user', userId: conn.profile.id }) : undefined]);
   }
 
   /** Undoes addUser (also for a connection that closed before it got there). */
