@@ -5,3 +5,4 @@ export { Socket, type SocketOptions, type WebSocketConstructor, type WebSocketLi
 export type { Message, Ref } from '../server/socket/message';
 export type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';
 export { closeStatus } from './close-status';
+export { SnapshotSync, type SnapshotSyncOptions } from './snapshot';

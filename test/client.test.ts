@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Backoff, RequestError, Socket, type ServerFrame, type SocketOptions } from '../client';
+import { Backoff, RequestError, SnapshotSync, Socket, type ServerFrame, type SocketOptions } from '../client';
 import type { AnyProtocol, Protocol } from '../server/socket/protocol';
 import type { ExampleProtocol } from '../server/features/example/protocol';
 import { createApp, type WsforgeApp } from '../server/app';
@@ -80,6 +80,40 @@ describe('Backoff', () => {
     b.next();
     b.reset();
     expect(b.next()).to.equal(99);
+  });
+});
+
+describe('SnapshotSync', () => {
+  it('holds frames that arrive while the snapshot loads, applies them after it in order, and retries a failed load', async () => {
+    const log: string[] = [];
+    let release!: () => void;
+    let fail = true;
+    const sync = new SnapshotSync<number>({
+      load: async () => {
+        log.push('load');
+        if (fail) {
+          fail = false;
+          throw new Error('not yet');
+        }
+        await new Promise<void>((resolve) => (release = resolve));
+        log.push('snapshot');
+      },
+      apply: (n) => log.push(`frame ${n}`),
+      loaded: () => log.push('loaded'),
+      canRetry: () => true,
+      onError: (e) => log.push(`error ${e.message}`),
+      retryMs: 10,
+    });
+    sync.receive(1); // nothing loading: applied at once
+    await sync.sync(); // fails, retried in 10 ms
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    void sync.sync(); // already loading: ignored
+    sync.receive(2);
+    sync.receive(3);
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    sync.receive(4);
+    expect(log).to.deep.equal(['frame 1', 'load', 'error not yet', 'load', 'snapshot', 'frame 2', 'frame 3', 'loaded', 'frame 4']);
   });
 });
 

@@ -6,6 +6,7 @@ import type { DrawProtocol } from '../../server/features/draw/protocol';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { SnapshotSync } from '../snapshot';
 
 type Frame = ServerFrame<DrawProtocol>;
 interface Stroke {
@@ -54,8 +55,6 @@ let clearedBy: string | undefined;
 const live = new Map<string, Stroke>(); // others' strokes in progress, by server key
 const mine = new Map<string, Mine>(); // this page's strokes until their commit comes back, by id
 let current: Mine | undefined; // the stroke under the pointer
-let syncing = false;
-let buffered: Frame[] = [];
 const users = new Map<string, string>();
 let color = '#1d2330';
 let size = 5;
@@ -67,13 +66,13 @@ const socket = new Socket<DrawProtocol>({
   url: `${root.dataset.socket}?room=${encodeURIComponent(room)}${savedName ? `&name=${encodeURIComponent(savedName)}` : ''}`,
   onOpen: () => {
     setStatus('connected', 'connected');
-    void sync();
+    void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => {
     const { state, text } = closeStatus(code, reason, retryInMs);
     setStatus(state, text);
   },
-  onMessage: (frame) => (syncing ? buffered.push(frame) : apply(frame)),
+  onMessage: (frame) => snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`draw ${service}: ${error}`);
   },
@@ -85,15 +84,12 @@ function setStatus(state: string, text: string): void {
 }
 
 /**
- * Loads the whole canvas (every connect and reconnect, and after a missed version). Frames that
- * arrive meanwhile are kept and applied on top of the snapshot: each one carries enough
- * (versions, point offsets) to be skipped when the snapshot already has it.
+ * The whole canvas, loaded on every connect and reconnect and after a missed version. Frames that
+ * arrive meanwhile are applied on top of it: each one carries enough (versions, point offsets) to
+ * be skipped when the snapshot already has it.
  */
-async function sync(): Promise<void> {
-  if (syncing) return;
-  syncing = true;
-  buffered = [];
-  try {
+const snapshot = new SnapshotSync<Frame>({
+  load: async () => {
     const s = await socket.request('', 'sync', {});
     self = s.self;
     myUserId = s.me.id;
@@ -109,18 +105,12 @@ async function sync(): Promise<void> {
     users.clear();
     for (const u of s.users) users.set(u.id, u.name);
     renderUsers();
-  } catch (e) {
-    console.warn(`draw sync failed: ${(e as Error).message}`);
-    syncing = false;
-    if (socket.connected) setTimeout(() => void sync(), 1000);
-    return;
-  }
-  syncing = false;
-  const pending = buffered;
-  buffered = [];
-  for (const f of pending) apply(f);
-  changed();
-}
+  },
+  apply,
+  loaded: changed,
+  canRetry: () => socket.connected,
+  onError: (e) => console.warn(`draw sync failed: ${e.message}`),
+});
 
 const strokeOf = (l: LiveStroke): Stroke => ({ name: l.name, color: l.color, size: l.size, points: l.points.slice() });
 
@@ -141,7 +131,7 @@ function apply(frame: Frame): void {
       live.delete(key);
       if (key.startsWith(`${self}:`)) mine.delete(key.slice(self.length + 1));
       if (frame.param.version <= version) return changed(); // already in the snapshot
-      if (frame.param.version > version + 1) return void sync(); // missed something
+      if (frame.param.version > version + 1) return void snapshot.sync(); // missed something
       version = frame.param.version;
       paintEntry(inkCtx, entry);
       entryCount++;

@@ -7,6 +7,7 @@ import { RequestError } from '../request';
 import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { SnapshotSync } from '../snapshot';
 
 type Frame = ServerFrame<KanbanProtocol>;
 
@@ -22,8 +23,6 @@ const noticeEl = byId('notice');
 const nameInput = byId<HTMLInputElement>('name-input');
 
 let board: Board | undefined;
-let syncing = false;
-let buffered: Frame[] = [];
 const users = new Map<string, string>();
 let me = '';
 
@@ -34,13 +33,13 @@ const socket = new Socket<KanbanProtocol>({
   url: `${root.dataset.socket}?room=${encodeURIComponent(room)}${savedName ? `&name=${encodeURIComponent(savedName)}` : ''}`,
   onOpen: () => {
     setStatus('connected', 'connected');
-    void sync();
+    void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => {
     const { state, text } = closeStatus(code, reason, retryInMs);
     setStatus(state, text);
   },
-  onMessage: (frame) => (syncing ? buffered.push(frame) : apply(frame)),
+  onMessage: (frame) => snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`kanban ${service}: ${error}`);
   },
@@ -51,30 +50,21 @@ function setStatus(state: string, text: string): void {
   statusEl.textContent = text;
 }
 
-/** The board from the server (every connect and reconnect, and after a missed version). */
-async function sync(): Promise<void> {
-  if (syncing) return;
-  syncing = true;
-  buffered = [];
-  try {
+/** The board from the server (every connect and reconnect, and after a missed version); ops that come meanwhile follow it. */
+const snapshot = new SnapshotSync<Frame>({
+  load: async () => {
     const s = await socket.request('', 'sync', {});
     board = s.board;
     me = s.me.id;
     users.clear();
     for (const u of s.users) users.set(u.id, u.name);
     renderUsers();
-  } catch (e) {
-    syncing = false;
-    console.warn(`kanban sync failed: ${(e as Error).message}`);
-    if (socket.connected) setTimeout(() => void sync(), 1000);
-    return;
-  }
-  syncing = false;
-  const pending = buffered;
-  buffered = [];
-  for (const f of pending) apply(f);
-  render();
-}
+  },
+  apply,
+  loaded: render,
+  canRetry: () => socket.connected,
+  onError: (e) => console.warn(`kanban sync failed: ${e.message}`),
+});
 
 function apply(frame: Frame): void {
   switch (frame.cmd) {
@@ -82,7 +72,7 @@ function apply(frame: Frame): void {
       if (!board) return;
       const { version, op, by } = frame.param;
       if (version <= board.version) return; // the snapshot has it already
-      if (version > board.version + 1) return void sync(); // missed one: reload
+      if (version > board.version + 1) return void snapshot.sync(); // missed one: reload
       board = applyOp(board, op);
       if (op.type === 'delete' && editors.has(op.card)) {
         editors.delete(op.card);
@@ -109,7 +99,7 @@ async function command<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, par
   } catch (e) {
     const code = e instanceof RequestError ? e.code : '';
     notify((e as Error).message);
-    if (code === 'not_found') void sync();
+    if (code === 'not_found') void snapshot.sync();
     return false;
   }
 }
