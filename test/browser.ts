@@ -18,16 +18,41 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+interface Opened {
+  context: BrowserContext;
+  page: Page;
+  /** Page errors (and console errors, unless connection failures are expected). */
+  errors: string[];
+}
+
 /** A fresh, independent context (own cookies and storage) with one page; page errors fail loudly. */
-export async function openPage(browser: Browser, url: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+export async function openPage(browser: Browser, url: string): Promise<Opened> {
+  const opened = await newPage(browser, true);
+  await opened.page.goto(url);
+  return opened;
+}
+
+/**
+ * Like openPage, with a switch on the page's WebSocket connections: while `outage.on`, every
+ * (re)connect is refused (1011). The failed connections log console errors, so only page errors count.
+ */
+export async function openSwitchedPage(browser: Browser, url: string): Promise<Opened & { outage: { on: boolean } }> {
+  const outage = { on: false };
+  const opened = await newPage(browser, false);
+  // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
+  await opened.context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
+  await opened.page.goto(url);
+  return { ...opened, outage };
+}
+
+async function newPage(browser: Browser, consoleErrors: boolean): Promise<Opened> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
+    if (consoleErrors && msg.type() === 'error') errors.push(msg.text());
   });
-  await page.goto(url);
   return { context, page, errors };
 }
 

@@ -1,44 +1,23 @@
-import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createApp, type WsforgeApp } from '../server/app';
-import { launchBrowser, openPage } from './browser';
+import type { Page } from 'playwright-core';
+import { usePages } from './browser';
+import { closeAll, startApp, type TestApp } from './helpers';
 
 describe('example page in a browser', () => {
-  let forge: WsforgeApp;
-  let browser: Browser;
-  let context: BrowserContext;
+  const pages = usePages();
+  let t: TestApp;
   let page: Page;
-  let errors: string[];
-  let origin: string;
   const logLines = () => page.locator('#log li').allTextContents();
 
-  before(async () => {
-    // The page script is served from public/js, which only the build writes.
-    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
-    forge = createApp({ logLevel: 'silent' });
-    forge.server.listen(0, '127.0.0.1');
-    await once(forge.server, 'listening');
-    origin = `http://127.0.0.1:${(forge.server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await forge?.close();
-  });
+  before(async () => (t = await startApp()));
+  after(closeAll);
   beforeEach(async () => {
-    ({ context, page, errors } = await openPage(browser, `${origin}/example?ch=page-room`));
+    page = await pages.open(t.httpUrl('/example?ch=page-room'));
     await page.locator('#status', { hasText: 'connected' }).waitFor();
-  });
-  afterEach(async () => {
-    await context.close();
-    expect(errors).to.deep.equal([]);
   });
 
   it('connects to the channel named by data-channel and pings', async () => {
-    expect(forge.sockets!.getConnectionsByChannel('page-room')).to.have.length(1);
+    expect(t.app.sockets!.getConnectionsByChannel('page-room')).to.have.length(1);
     await page.click('#ping');
     await page.locator('#log li', { hasText: /^ping: \d+ ms round trip$/ }).waitFor();
   });
@@ -57,12 +36,12 @@ describe('example page in a browser', () => {
     await page.fill('#join-input', 'side-room');
     await page.press('#join-input', 'Enter');
     await page.locator('#log li', { hasText: 'join side-room: {"created":true}' }).waitFor();
-    expect(forge.sockets!.getConnectionsByChannel('side-room')).to.have.length(1);
+    expect(t.app.sockets!.getConnectionsByChannel('side-room')).to.have.length(1);
   });
 
   it('shows when the server kicks it', async () => {
-    const [conn] = forge.sockets!.getConnectionsByChannel('page-room');
-    forge.sockets!.disconnect(conn!.id, 4000, 'bye');
+    const [conn] = t.app.sockets!.getConnectionsByChannel('page-room');
+    t.app.sockets!.disconnect(conn!.id, 4000, 'bye');
     await page.locator('#status', { hasText: 'closed (4000: bye)' }).waitFor();
     expect(await logLines()).to.deep.equal(['close-connection page-room {"reason":"bye"}']);
   });

@@ -1,43 +1,24 @@
-import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createApp, type WsforgeApp } from '../../server/app';
+import type { Page } from 'playwright-core';
 import { roomChannel } from '../../server/features/chat/chat';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import { screenshot, usePages } from '../browser';
+import { closeAll, startApp, type TestApp } from '../helpers';
 
 describe('chat page in a browser', function () {
   this.timeout(45_000);
-  let forge: WsforgeApp;
-  let browser: Browser;
+  const pages = usePages();
+  let t: TestApp;
   let origin: string;
-  const contexts: BrowserContext[] = [];
-  const allErrors: string[][] = [];
 
   before(async () => {
-    // The page script is served from public/js, which only the build writes.
-    execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
-    forge = createApp({ logLevel: 'silent' });
-    forge.server.listen(0, '127.0.0.1');
-    await once(forge.server, 'listening');
-    origin = `http://127.0.0.1:${(forge.server.address() as AddressInfo).port}`;
-    browser = await launchBrowser();
+    t = await startApp();
+    origin = t.httpUrl('');
   });
-  after(async () => {
-    await browser?.close();
-    await forge?.close();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
-    for (const errors of allErrors.splice(0)) expect(errors).to.deep.equal([]);
-  });
+  after(closeAll);
 
   /** One independent browser (own cookies: its own guest identity) on the chat page. */
   async function user(room: string, name: string): Promise<Page> {
-    const { context, page, errors } = await openPage(browser, `${origin}/examples/chat?room=${room}&name=${name}`);
-    contexts.push(context);
-    allErrors.push(errors);
+    const page = await pages.open(`${origin}/examples/chat?room=${room}&name=${name}`);
     await page.locator('#status[data-state="connected"]').waitFor();
     await page.locator('#user-list .chat-you').waitFor();
     return page;
@@ -134,7 +115,7 @@ describe('chat page in a browser', function () {
     await bob.locator('#messages li', { hasText: 'before the outage' }).waitFor();
 
     // The server drops Bob's connection with a code that lets the client reconnect.
-    const svc = forge.sockets!;
+    const svc = t.app.sockets!;
     const bobsConn = svc.getConnectionsByChannel(roomChannel(room)).find((c) => c.profile.name === 'Bob')!;
     svc.disconnect(bobsConn.id, 1012, 'restart');
     await bob.locator('#status[data-state="reconnecting"]').waitFor();
@@ -147,9 +128,7 @@ describe('chat page in a browser', function () {
   });
 
   it('reaches the page from Base’s /static/chat.html and lists it on /examples', async () => {
-    const { context, page, errors } = await openPage(browser, `${origin}/static/chat.html?room=from-base`);
-    contexts.push(context);
-    allErrors.push(errors);
+    const page = await pages.open(`${origin}/static/chat.html?room=from-base`);
     expect(new URL(page.url()).pathname).to.equal('/examples/chat');
     await page.locator('#room-title', { hasText: '# from-base' }).waitFor();
     await page.locator('#status[data-state="connected"]').waitFor();

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { drawLimits } from '../../server/features/draw/canvas';
 import { createDrawFeature } from '../../server/features/draw/routes';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import { launchBrowser, openPage, openSwitchedPage, screenshot } from '../browser';
 import { closeAll, connect, startApp, type TestApp } from '../helpers';
 
 /** Canvas pixels, read in the page: RGBA at canvas-space points, or a summary of the whole canvas. */
@@ -46,15 +46,8 @@ describe('draw page in a browser', function () {
 
   /** A page (own context) whose WebSocket connections go through a switch: while `outage.on`, every (re)connect fails. */
   const openSwitched = async (room: string, name: string) => {
-    const outage = { on: false };
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
-    await context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
+    const { context, page, errors, outage } = await openSwitchedPage(browser, t.httpUrl(`/examples/draw?room=${room}&name=${name}`));
     pages.push({ page, errors, close: () => context.close() });
-    await page.goto(t.httpUrl(`/examples/draw?room=${room}&name=${name}`));
     await page.locator('#status[data-state="connected"]').waitFor();
     return { page, outage };
   };

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import type { Board } from '../../server/features/kanban/board';
-import { launchBrowser, openPage, screenshot } from '../browser';
+import { launchBrowser, openPage, openSwitchedPage, screenshot } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 /** What a page shows: card texts per column, read from the DOM. */
@@ -53,15 +53,8 @@ describe('kanban page in a browser', function () {
 
   /** A page (own context) whose WebSocket connections go through a switch: while `outage.on`, every (re)connect fails. */
   const openSwitched = async (room: string, name: string) => {
-    const outage = { on: false };
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
-    await context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (err) => errors.push(err.message));
+    const { context, page, errors, outage } = await openSwitchedPage(browser, t.httpUrl(`/examples/kanban?room=${room}&name=${name}`));
     pages.push({ page, errors, close: () => context.close() });
-    await page.goto(t.httpUrl(`/examples/kanban?room=${room}&name=${name}`));
     await page.locator('#status[data-state="connected"]').waitFor();
     return { page, outage };
   };
