@@ -22,7 +22,7 @@ export function kanbanPage(d: KanbanPageData): string {
     <p class="muted">Add, edit, drag and drop cards; everyone in the room sees each change. The server orders every change, so all boards stay identical.</p>
   </div>
   <div class="kb-status">
-    <span id="status" class="kb-pill" data-state="connecting">connecting…</span>
+    <span id="status" class="status-pill" data-state="connecting">connecting…</span>
     <span id="board-version" class="muted small"></span>
   </div>
 </header>
