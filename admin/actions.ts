@@ -1,6 +1,4 @@
-import { CloseCode, ErrorCode, SocketError } from '../server/socket/errors';
-import type { SocketService } from '../server/socket/service';
-import type { ClusterStatus, ConnectionStatus } from '../server/socket/status';
+import { CloseCode, type ClusterStatus, connectionStatus, type ConnectionStatus, ErrorCode, SocketError, type Sockets } from '../server/socket';
 
 // What an admin (page or server API) can do to live connections. Shared by the admin socket and
 // POST /api/sockets/*, so both check the same things and answer the same way.
@@ -14,7 +12,7 @@ interface Outbound {
 }
 
 /** One frame to one connection, on any node; an empty channel means the connection's route channel. */
-export async function sendToConnection(svc: SocketService, connId: string, frame: Outbound): Promise<{ sent: true }> {
+export async function sendToConnection(svc: Sockets, connId: string, frame: Outbound): Promise<{ sent: true }> {
   const conn = await findConnection(svc, connId);
   const channel = frame.channel || conn.channel;
   checkChannel(svc, channel);
@@ -23,7 +21,7 @@ export async function sendToConnection(svc: SocketService, connId: string, frame
 }
 
 /** One frame to every member of a channel; answers how many members this node has there. */
-export function publishToChannel(svc: SocketService, frame: Outbound): { members: number } {
+export function publishToChannel(svc: Sockets, frame: Outbound): { members: number } {
   checkChannel(svc, frame.channel);
   const members = svc.getConnectionsByChannel(frame.channel).length;
   svc.writeChannel({ channel: frame.channel, cmd: frame.cmd, param: frame.param });
@@ -31,7 +29,7 @@ export function publishToChannel(svc: SocketService, frame: Outbound): { members
 }
 
 /** Kicks one connection, on any node: `close-connection` with the reason, then close 4000 (the client does not reconnect). */
-export async function kickConnection(svc: SocketService, connId: string, reason: string): Promise<{ disconnected: number }> {
+export async function kickConnection(svc: Sockets, connId: string, reason: string): Promise<{ disconnected: number }> {
   svc.disconnect((await findConnection(svc, connId)).id, CloseCode.kicked, reason);
   return { disconnected: 1 };
 }
@@ -41,7 +39,7 @@ export async function kickConnection(svc: SocketService, connId: string, reason:
  * node that is slow to answer status still closes its tabs); answers how many tabs the cluster
  * status showed (zero when the user has none).
  */
-export async function kickUser(svc: SocketService, userId: string, reason: string): Promise<{ disconnected: number }> {
+export async function kickUser(svc: Sockets, userId: string, reason: string): Promise<{ disconnected: number }> {
   const tabs = (await svc.clusterStatus()).connections.filter((c) => c.profile.id === userId).length;
   svc.disconnectUser(userId, CloseCode.kicked, reason);
   return { disconnected: tabs };
@@ -52,9 +50,9 @@ export async function kickUser(svc: SocketService, userId: string, reason: strin
  * round trip). The write and disconnect calls then reach it through the bus. Not found:
  * `unknown_connection`, or `node_unavailable` when some live node did not answer in time.
  */
-export async function findConnection(svc: SocketService, connId: string, cluster: () => Promise<ClusterStatus> = () => svc.clusterStatus()): Promise<ConnectionStatus> {
+export async function findConnection(svc: Sockets, connId: string, cluster: () => Promise<ClusterStatus> = () => svc.clusterStatus()): Promise<ConnectionStatus> {
   const here = svc.getConnection(connId);
-  if (here) return here.status(svc.node);
+  if (here) return connectionStatus(here, svc.node);
   const status = await cluster();
   const found = status.connections.find((c) => c.id === connId);
   if (found) return found;
@@ -65,7 +63,7 @@ export async function findConnection(svc: SocketService, connId: string, cluster
   throw new SocketError(ErrorCode.unknownConnection, `no connection ${connId} on any node`);
 }
 
-function checkChannel(svc: SocketService, channel: string): void {
-  const max = svc.options.maxChannelNameLength;
+function checkChannel(svc: Sockets, channel: string): void {
+  const max = svc.limits.maxChannelNameLength;
   if (channel.length > max) throw new SocketError(ErrorCode.invalidParam, `channel must be at most ${max} characters`);
 }

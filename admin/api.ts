@@ -1,7 +1,6 @@
 import express, { type ErrorRequestHandler, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { ErrorCode, SocketError } from '../server/socket/errors';
-import type { SocketService } from '../server/socket/service';
+import { ErrorCode, SocketError, type Sockets } from '../server/socket';
 import { bearerToken, type AdminAccess } from './access';
 import { kickConnection, kickUser, publishToChannel } from './actions';
 import { cmdSchema, reasonSchema } from './protocol';
@@ -21,7 +20,7 @@ const disconnectBody = z
  * to everything: there is no key anyone could present. Wrong keys count towards the admin's
  * lockout of the client's address. Bodies are at most `maxBodyBytes`.
  */
-export function apiRoutes(router: Router, sockets: SocketService, access: AdminAccess, apiKey: string | undefined, maxBodyBytes: number): void {
+export function apiRoutes(router: Router, sockets: Sockets, access: AdminAccess, apiKey: string | undefined, maxBodyBytes: number): void {
   const authorize: RequestHandler = (req, res, next) => {
     if (apiKey === undefined) return fail(res, 403, 'the sockets API is disabled: set ADMIN_API_KEY (at least 16 characters) to enable it');
     const key = bearerToken(req);

@@ -1,5 +1,4 @@
-import { defineHandler } from '../server/socket/handler';
-import type { SocketService } from '../server/socket/service';
+import { defineHandler, type Sockets } from '../server/socket';
 import { kickConnection, publishToChannel, sendToConnection } from './actions';
 import type { LiveStatus } from './live';
 import { adminProtocol } from './protocol';
@@ -11,7 +10,7 @@ import type { TapFeed } from './tap-feed';
  * cannot be forged cross-site, so these actions need no CSRF token.
  */
 export function adminHandler(live: LiveStatus, tap: TapFeed) {
-  const stop = (_svc: SocketService, conn: { id: string }) => {
+  const stop = (_svc: Sockets, conn: { id: string }) => {
     live.unwatch(conn.id);
     tap.unwatch(conn.id);
   };

@@ -1,5 +1,4 @@
-import type { SocketService } from '../server/socket/service';
-import type { ClusterStatus } from '../server/socket/status';
+import type { ClusterStatus, Sockets } from '../server/socket';
 import { adminChannel, adminProtocol, type View } from './protocol';
 import { channelSnapshot, connectionSnapshot, overview } from './snapshots';
 
@@ -16,7 +15,7 @@ export class LiveStatus {
   private busy?: Promise<unknown>;
 
   constructor(
-    private readonly svc: SocketService,
+    private readonly svc: Sockets,
     private readonly intervalMs: number,
     private readonly pageSize: number,
   ) {}

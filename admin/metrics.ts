@@ -1,7 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { CloseCode } from '../server/socket/errors';
-import type { Observer } from '../server/socket/observer';
-import type { Status } from '../server/socket/status';
+import { CloseCode, type Observer, type Status } from '../server/socket';
 
 /** Close codes worth their own label; any other (clients may pick 3000–4999) counts as "other". */
 const labelledCloseCodes = new Set<number>([...Object.values(CloseCode), 1005, 1006, 1007, 1008]);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../server/socket/protocol';
+import { defineProtocol } from '../server/socket';
 import type { ChannelSnapshot, ConnectionSnapshot, Overview, TapBatch } from './snapshots';
 
 /** Where the admin pages' socket is, and the route channel all its connections share. */

@@ -1,10 +1,9 @@
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { Config } from '../server/config';
-import { ErrorCode, type SocketError } from '../server/socket/errors';
-import type { SocketService } from '../server/socket/service';
+import { ErrorCode, type SocketError, type Sockets } from '../server/socket';
 import type { AdminAccess, Verdict } from './access';
 import { findConnection } from './actions';
 import { Csrf } from './csrf';
+import type { Config } from '../server/config';
 import type { Metrics } from './metrics';
 import { channelPage } from './views/channel';
 import type { Access } from './views/chrome';
@@ -14,12 +13,16 @@ import { messagePage } from './views/message';
 import { socketsPage } from './views/sockets';
 import { tapPage } from './views/tap';
 
+/** The admin's settings (ADMIN_* in the README). */
+export type AdminSettings = Config['admin'];
+
 export interface AdminRoutes {
   router: Router;
-  sockets: SocketService;
-  config: Config;
+  sockets: Sockets;
+  settings: AdminSettings;
   access: AdminAccess;
-  metrics: Metrics;
+  /** Serves /metrics when given. */
+  metrics?: Metrics;
 }
 
 /** The login form is a token and two hidden fields: anything bigger is not a login. */
@@ -27,8 +30,8 @@ const loginBodyLimit = '4kb';
 /** After sign-in, only admin pages: never a redirect off this site. */
 const adminPath = /^\/admin(\/[^\\]*)?$/;
 
-/** Admin pages, /admin/sockets.json, /metrics, and the sign-in and sign-out forms. */
-export function adminRoutes({ router, sockets, config, access, metrics }: AdminRoutes): void {
+/** Admin pages, /admin/sockets.json, /metrics (when asked), and the sign-in and sign-out forms. */
+export function adminRoutes({ router, sockets, settings, access, metrics }: AdminRoutes): void {
   const csrf = new Csrf();
   const form = express.urlencoded({ extended: false, limit: loginBodyLimit });
   const chrome = (req: Request, res: Response): Access =>
@@ -63,19 +66,21 @@ export function adminRoutes({ router, sockets, config, access, metrics }: AdminR
     denied(req, res, verdict);
   };
   router.use('/admin', guard);
-  router.get('/metrics', guard, async (_req, res) => {
-    // This node only: Prometheus scrapes every node, so cluster-wide totals would be counted once per node.
-    res.type(metrics.registry.contentType).send(await metrics.render(sockets.counts()));
-  });
+  if (metrics) {
+    router.get('/metrics', guard, async (_req, res) => {
+      // This node only: Prometheus scrapes every node, so cluster-wide totals would be counted once per node.
+      res.type(metrics.registry.contentType).send(await metrics.render(sockets.counts()));
+    });
+  }
 
   router.get('/admin', (_req, res) => res.redirect(303, '/admin/sockets'));
   router.get('/admin/sockets', (req, res) => res.type('html').send(socketsPage(chrome(req, res), sockets.node)));
   // Every node of a cluster (just this one with the in-process bus), for scripts.
   router.get('/admin/sockets.json', async (_req, res) => res.json(await sockets.clusterStatus()));
-  router.get('/admin/sockets/tap', (req, res) => res.type('html').send(tapPage(chrome(req, res), config.admin.tapRows)));
+  router.get('/admin/sockets/tap', (req, res) => res.type('html').send(tapPage(chrome(req, res), settings.tapRows)));
   router.get('/admin/sockets/chan/:key', (req, res) => {
     const key = String(req.params.key);
-    const max = config.socket.maxChannelNameLength;
+    const max = sockets.limits.maxChannelNameLength;
     if (key.length > max) return refuse(req, res, 400, 'No such channel', `channel names are at most ${max} characters`);
     res.type('html').send(channelPage(chrome(req, res), key));
   });

@@ -1,7 +1,4 @@
-import type { SocketService } from '../server/socket/service';
-import { ErrorCode, type SocketError } from '../server/socket/errors';
-import type { ChannelStatus, ClusterStatus, ConnectionStatus, Status } from '../server/socket/status';
-import type { TapEntry } from '../server/socket/tap';
+import { type ChannelStatus, type ClusterStatus, type ConnectionStatus, ErrorCode, type SocketError, type Sockets, type Status, type TapEntry } from '../server/socket';
 import { page, type Page, type Query } from './paging';
 import { findConnection } from './actions';
 
@@ -73,7 +70,7 @@ export async function channelSnapshot(key: string, members: Query, size: number,
  * connection is not here. Undefined when that cannot be told (a node did not answer in time):
  * the page then keeps what it shows rather than calling the connection closed.
  */
-export async function connectionSnapshot(svc: SocketService, id: string, cluster: () => Promise<ClusterStatus>): Promise<ConnectionSnapshot | undefined> {
+export async function connectionSnapshot(svc: Sockets, id: string, cluster: () => Promise<ClusterStatus>): Promise<ConnectionSnapshot | undefined> {
   try {
     return { id, connection: await findConnection(svc, id, cluster) };
   } catch (err) {

@@ -1,5 +1,4 @@
-import type { SocketService } from '../server/socket/service';
-import type { TapEntry } from '../server/socket/tap';
+import type { Sockets, TapEntry } from '../server/socket';
 import { adminChannel, adminProtocol, adminSocketPath, type TapFilter } from './protocol';
 
 interface Viewer {
@@ -20,7 +19,7 @@ export class TapFeed {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly svc: SocketService,
+    private readonly svc: Sockets,
     private readonly batchMs: number,
     private readonly batchMax: number,
   ) {}

@@ -1,4 +1,5 @@
-import type { Message, Ref } from '../server/socket/message';
+import { CloseCode } from '../server/socket/errors';
+import type { BuiltinClientParams, BuiltinReplies, Message, Ref } from '../server/socket/message';
 import type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';
 import { Backoff, type BackoffOptions } from './backoff';
 import { Request } from './request';
@@ -49,10 +50,6 @@ export interface SocketOptions<P extends Protocol<any, any, any>> {
 }
 
 const OPEN = 1;
-/** Close code of a server-side kick: never reconnect after it. */
-const KICKED = 4000;
-/** Credential expired or refused: reconnect only with a token function that can give a fresh one. */
-const AUTH_EXPIRED = 4001;
 
 /**
  * A WebSocket that speaks wsforge's `{channel, cmd, param, ref?}` frames, typed by protocol P:
@@ -147,20 +144,20 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
    * Joins a channel; once the server confirms, the socket re-joins it after every reconnect,
    * asking for what it missed meanwhile (`recovered`; else a `recovery-failed` frame follows).
    */
-  async join(channel: string): Promise<{ created: boolean; recovered?: boolean }> {
+  async join(channel: string): Promise<BuiltinReplies['join']> {
     const since = this.positions.get(channel);
-    const reply = await this.call<{ created: boolean; recovered?: boolean }>(channel, 'join', since ? { since } : {}, this.requestTimeout);
+    const reply = await this.builtin(channel, 'join', since ? { since } : {});
     this.channels.add(channel);
     return reply;
   }
 
   /** Who is in a channel now, one entry per user (also after a resume: presence is not replayed). */
-  presence(channel: string): Promise<{ users: Array<{ id: string; name: string }> }> {
-    return this.call(channel, 'presence', {}, this.requestTimeout);
+  presence(channel: string): Promise<BuiltinReplies['presence']> {
+    return this.builtin(channel, 'presence', {});
   }
 
-  async leave(channel: string): Promise<{ removed: boolean }> {
-    const reply = await this.call<{ removed: boolean }>(channel, 'leave', {}, this.requestTimeout);
+  async leave(channel: string): Promise<BuiltinReplies['leave']> {
+    const reply = await this.builtin(channel, 'leave', {});
     this.channels.delete(channel);
     // Else a left channel's position would go on taking one of the reconnect URL's `wsf_since` slots.
     this.positions.delete(channel);
@@ -171,7 +168,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   disconnect(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    this.ws?.close(1000);
+    this.ws?.close(CloseCode.normal);
   }
 
   private async open(): Promise<void> {
@@ -180,15 +177,18 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
       token = typeof this.token === 'function' ? await this.token() : this.token;
     } catch (e) {
       this.onError('auth', `no token: ${(e as Error).message}`);
-      return this.closed(AUTH_EXPIRED, 'no token');
+      return this.closed(CloseCode.authExpired, 'no token');
     }
     if (this.stopped) return;
-    const inFrame = token !== undefined && this.authInFirstMessage;
-    const ws = new this.WebSocket(this.resumeUrl(), token && !inFrame ? ['wsforge', `bearer.${token}`] : undefined);
+    // The token to send in a first `auth` frame rather than in the handshake.
+    const authToken = this.authInFirstMessage ? token : undefined;
+    const ws = new this.WebSocket(this.resumeUrl(), token && authToken === undefined ? ['wsforge', `bearer.${token}`] : undefined);
     this.ws = ws;
     ws.onopen = () => {
       this.stableTimer = setTimeout(() => this.backoff.reset(), this.stableAfterMs);
-      if (inFrame) ws.send(JSON.stringify({ channel: '', cmd: 'auth', param: { token } }));
+      if (authToken !== undefined) {
+        ws.send(JSON.stringify({ channel: '', cmd: 'auth', param: { token: authToken } } satisfies Message<'auth', BuiltinClientParams['auth']>));
+      }
       // Re-join before flushing: queued frames may be meant for those channels.
       for (const channel of this.channels) {
         this.join(channel).catch((e: Error) => this.onError('join', `${channel}: ${e.message}`));
@@ -204,7 +204,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   private closed(code: number, reason: string): void {
     clearTimeout(this.stableTimer);
     // A kick is final; so is a refused credential unless a token function can give a new one.
-    if (code === KICKED || (code === AUTH_EXPIRED && typeof this.token !== 'function')) this.stopped = true;
+    if (code === CloseCode.kicked || (code === CloseCode.authExpired && typeof this.token !== 'function')) this.stopped = true;
     const retryInMs = this.stopped ? undefined : this.backoff.next();
     if (retryInMs !== undefined) this.retryTimer = setTimeout(() => void this.open(), retryInMs);
     if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
@@ -215,7 +215,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
   private async refresh(): Promise<void> {
     try {
       const token = await (this.token as () => string | Promise<string>)();
-      await this.call('', 'refresh', { token }, this.requestTimeout);
+      await this.builtin('', 'refresh', { token });
     } catch (e) {
       this.onError('auth', `refresh failed: ${(e as Error).message}`);
     }
@@ -233,6 +233,11 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
       u.searchParams.append('wsf_since', `${p.epoch}:${p.offset}:${channel}`);
     }
     return u.href;
+  }
+
+  /** A built-in cmd, answered by the service itself: param and reply typed by message.ts. */
+  private builtin<K extends keyof BuiltinClientParams>(channel: string, cmd: K, param: BuiltinClientParams[K]): Promise<BuiltinReplies[K]> {
+    return this.call(channel, cmd, param, this.requestTimeout);
   }
 
   private call<T>(channel: string, cmd: string, param: unknown, timeout: number): Promise<T> {
@@ -271,7 +276,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
       this.pending.delete(request.ref);
       return request.settle(frame.cmd, frame.param);
     }
-    // The server closes with 4000 right after this; it must not be mistaken for an outage.
+    // The server closes with CloseCode.kicked (4000) right after this; it must not be mistaken for an outage.
     if (frame.cmd === 'close-connection') this.stopped = true;
     if (frame.cmd === 'token-expiring' && typeof this.token === 'function') void this.refresh();
     this.onMessage?.(frame);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { proxyTrust, type TrustProxy } from './socket/client-address';
-import type { RateLimit } from './socket/rate-limit';
-import { serviceDefaults } from './socket/service';
+import { limitList, mapLimits, type Limit, type LimitEnv, type SocketLimits } from './socket/limits';
 
 /**
- * Environment → typed config, validated once at start. Every variable is listed in the README
- * with its default; a bad value stops the process with a message naming the variable.
+ * Environment → typed config, validated once at start; a bad value stops the process with a
+ * message naming the variable. Each variable is written once: in envSchema with its bounds,
+ * default and doc line (`.describe`), or, for the socket service's limits, in socket/limits.ts.
+ * The README's Configuration table repeats them; test/config-docs.test.ts keeps it true.
  */
 const int = (min: number, def: number) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -40,56 +41,79 @@ const trustProxy = z
   })
   .optional();
 
-const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8100),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  TRUST_PROXY: trustProxy,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  NODE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional(),
-  SESSION_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
-  WS_ENABLED: bool(true),
-  WS_MAX_PAYLOAD: int(1, serviceDefaults.maxPayload),
-  WS_MAX_BUFFERED: int(1, serviceDefaults.maxBufferedBytes),
-  WS_PING_INTERVAL_MS: int(100, serviceDefaults.pingIntervalMs),
-  WS_SHUTDOWN_TIMEOUT_MS: int(0, serviceDefaults.shutdownTimeoutMs),
-  WS_CLOSE_GRACE_MS: int(0, serviceDefaults.closeGraceMs),
-  WS_INBOX_LIMIT: int(1, serviceDefaults.inboxLimit),
-  WS_MAX_CHANNELS_PER_CONNECTION: int(1, serviceDefaults.maxChannelsPerConnection),
-  WS_MAX_CHANNEL_NAME_LENGTH: int(1, serviceDefaults.maxChannelNameLength),
-  WS_HISTORY_SIZE: int(0, serviceDefaults.historySize),
-  WS_HISTORY_TTL_MS: int(1000, serviceDefaults.historyTtlMs),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional(),
-  REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,32}$/, 'expected 1-32 letters, digits, _ : . or -').default('wsf:'),
-  CLUSTER_HEARTBEAT_MS: int(100, 2000),
-  CLUSTER_NODE_TTL_MS: int(300, 10_000),
-  CLUSTER_STATUS_TIMEOUT_MS: int(10, serviceDefaults.clusterStatusTimeoutMs),
-  NODE_ENV: z.string().optional(),
-  JWT_SECRET: z.string().min(32, 'expected at least 32 characters for HS256').optional(),
-  JWT_JWKS_URL: z.url({ message: 'expected a URL (https:// outside development)' }).optional(),
-  JWT_ISSUER: z.string().min(1).optional(),
-  JWT_AUDIENCE: z.string().min(1).optional(),
-  WS_ALLOWED_ORIGINS: z.string().optional(),
-  WS_MAX_CONNECTIONS_PER_IP: int(1, serviceDefaults.maxConnectionsPerIp),
-  WS_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(serviceDefaults.rateLimit.perSecond),
-  WS_RATE_LIMIT_BURST: int(1, serviceDefaults.rateLimit.burst),
-  WS_RATE_LIMIT_STRIKES: int(1, serviceDefaults.rateLimit.maxStrikes),
-  WS_AUTH_TIMEOUT_MS: int(100, serviceDefaults.authTimeoutMs),
-  WS_TOKEN_WARN_MS: int(0, serviceDefaults.tokenWarnMs),
-  ADMIN_TOKEN: secret('ADMIN_TOKEN'),
-  ADMIN_API_KEY: secret('ADMIN_API_KEY'),
-  ADMIN_SESSION_HOURS: z.coerce.number().int().min(1).max(720).default(12),
-  ADMIN_MAX_FAILURES: int(1, 10),
-  ADMIN_LOCKOUT_MS: int(1000, 15 * 60_000),
-  ADMIN_STATUS_INTERVAL_MS: int(100, 1000),
-  ADMIN_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(50),
-  ADMIN_TAP_BATCH_MS: int(20, 200),
-  ADMIN_TAP_BATCH_MAX: int(1, 200),
-  ADMIN_TAP_ROWS: int(10, 500),
-  MONITOR_INTERVAL_MS: int(100, 1000),
-  MONITOR_HISTORY: z.coerce.number().int().min(1).max(3600).default(60),
-  MONITOR_CPU_ALERT_PERCENT: z.coerce.number().min(0).default(80),
-  MONITOR_LAG_ALERT_MS: z.coerce.number().min(0).default(100),
-  MONITOR_RSS_ALERT_MB: z.coerce.number().min(0).default(1024),
+/** A limit of socket/limits.ts as an env var: its bounds, default and doc line. */
+function limitSchema(l: Limit) {
+  let n = z.coerce.number();
+  if (l.integer !== false) n = n.int();
+  n = l.minExclusive ? n.gt(l.min) : n.min(l.min);
+  if (l.max !== undefined) n = n.max(l.max);
+  return n.default(l.default).describe(l.doc);
+}
+const limitEnv = Object.fromEntries(limitList.map((l) => [l.env, limitSchema(l)])) as Record<LimitEnv, ReturnType<typeof limitSchema>>;
+
+/** Every variable, its bounds, default and doc line (the README's text). */
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8100).describe('HTTP port'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('interface to listen on'),
+  TRUST_PROXY: trustProxy.describe(
+    "reverse proxies trusted to say who the client is: a hop count (`1`), or a comma list of addresses, CIDR ranges and `loopback`, `linklocal`, `uniquelocal`. The client's address (per-address cap, admin lockout, the admin's connection table) then comes from `X-Forwarded-For`, and cookies get `Secure` when `X-Forwarded-Proto` is `https`. Unset: the TCP peer, and `X-Forwarded-*` is never read. `true` is refused. Set, it closes the loopback-only admin: set `ADMIN_TOKEN` (docs/security.md)",
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe(
+    'pino level: fatal, error, warn, info, debug, trace, silent',
+  ),
+  NODE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional().describe("this node's id in status output"),
+  SESSION_SECRET: z.string().min(16, 'expected at least 16 characters').optional().describe(
+    'signs the anonymous guest cookie (≥ 16 chars); set it so guests keep their identity across restarts and nodes',
+  ),
+  WS_ENABLED: bool(true).describe('`false` creates no socket service and registers no socket route'),
+  EXAMPLES_ENABLED: bool(true).describe('`false`: createApp mounts no example page and no example socket route (`npm start` shows them by default)'),
+  // Every limit of the socket service, from its one table (socket/limits.ts).
+  ...limitEnv,
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional().describe(
+    '`redis://…` or `rediss://…`: join the cluster on that Redis (delivery, presence, history, status, feature state); unset: all in memory',
+  ),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,32}$/, 'expected 1-32 letters, digits, _ : . or -').default('wsf:').describe(
+    'prefix of every Redis key and topic; deployments sharing one Redis need different ones',
+  ),
+  CLUSTER_HEARTBEAT_MS: int(100, 2000).describe('how often a node marks itself alive and looks for dead nodes'),
+  CLUSTER_NODE_TTL_MS: int(300, 10_000).describe(
+    "a node silent this long is dead: it leaves cluster status and its users' presence is reaped; at least twice `CLUSTER_HEARTBEAT_MS`",
+  ),
+  NODE_ENV: z.string().optional().describe('`production`: localhost origins are no longer allowed unless they are the `Host`'),
+  JWT_SECRET: z.string().min(32, 'expected at least 32 characters for HS256').optional().describe(
+    'HS256 secret (32+ characters) verifying tokens on routes that require a credential; with neither it nor `JWT_JWKS_URL` such routes answer 401 (docs/security.md)',
+  ),
+  JWT_JWKS_URL: z.url({ message: 'expected a URL (https:// outside development)' }).optional().describe(
+    'URL of a JSON Web Key Set for asymmetric tokens (RS256, PS256, ES256, ES384, EdDSA); `JWT_SECRET` wins if both are set',
+  ),
+  JWT_ISSUER: z.string().min(1).optional().describe('required `iss` claim (unset: not checked)'),
+  JWT_AUDIENCE: z.string().min(1).optional().describe('required `aud` claim (unset: not checked)'),
+  WS_ALLOWED_ORIGINS: z.string().optional().describe(
+    "comma-separated browser origins allowed to open sockets besides the page's own (`*`: any); others get 403",
+  ),
+  ADMIN_TOKEN: secret('ADMIN_TOKEN').describe(
+    'credential (16+ characters) for /admin, its socket and /metrics: `Authorization: Bearer` or the sign-in form; unset: loopback peers only',
+  ),
+  ADMIN_API_KEY: secret('ADMIN_API_KEY').describe('bearer key (16+ characters) of `POST /api/sockets/publish` and `/disconnect`; unset: that API answers 403'),
+  ADMIN_SESSION_HOURS: z.coerce.number().int().min(1).max(720).default(12).describe('how long an admin sign-in (cookie) lasts, 1–720'),
+  ADMIN_MAX_FAILURES: int(1, 10).describe('wrong admin tokens or API keys (header, sign-in form, admin socket) from one client address before it gets 429'),
+  ADMIN_LOCKOUT_MS: int(1000, 15 * 60_000).describe(
+    'how long a locked-out address waits, counted from its last failure; failures older than this are forgotten',
+  ),
+  ADMIN_STATUS_INTERVAL_MS: int(100, 1000).describe('how often open admin pages get fresh counters and tables'),
+  ADMIN_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(50).describe(
+    "rows per page in the admin's tables (searched and paged on the server), 1–1000",
+  ),
+  ADMIN_TAP_BATCH_MS: int(20, 200).describe('how often the tap sends collected frames to each tap page'),
+  ADMIN_TAP_BATCH_MAX: int(1, 200).describe('most tap entries per batch and page; the rest are counted as dropped'),
+  ADMIN_TAP_ROWS: int(10, 500).describe('rows the tap page keeps in the browser'),
+  MONITOR_INTERVAL_MS: int(100, 1000).describe('system monitor example: how often it samples while someone watches'),
+  MONITOR_HISTORY: z.coerce.number().int().min(1).max(3600).default(60).describe('system monitor: samples kept in memory (per node) for late joiners'),
+  MONITOR_CPU_ALERT_PERCENT: z.coerce.number().min(0).default(80).describe(
+    'system monitor: alert when the process uses at least this much CPU, in % of one core',
+  ),
+  MONITOR_LAG_ALERT_MS: z.coerce.number().min(0).default(100).describe("system monitor: alert when the event loop's p99 lag over an interval reaches this"),
+  MONITOR_RSS_ALERT_MB: z.coerce.number().min(0).default(1024).describe('system monitor: alert when the resident set size reaches this many MiB'),
 }).superRefine((e, ctx) => {
   // A TTL of one heartbeat or less would have live nodes reap each other between two beats.
   if (e.CLUSTER_NODE_TTL_MS < 2 * e.CLUSTER_HEARTBEAT_MS) {
@@ -107,6 +131,8 @@ export interface Config {
   /** Signs guest cookies; random per process when unset (guests then change identity on restart). */
   sessionSecret: string;
   wsEnabled: boolean;
+  /** createApp mounts the example pages and their socket routes (EXAMPLES_ENABLED). */
+  examplesEnabled: boolean;
   /** Set → several nodes share delivery, presence, history and feature state over Redis. */
   cluster?: { redisUrl: string; prefix: string; heartbeatMs: number; nodeTtlMs: number };
   /** JWT verification for socket routes that require a credential; unset → only anonymous routes accept connections. */
@@ -114,23 +140,8 @@ export interface Config {
   /** Exact browser origins allowed besides the page's own (`*` for any); localhost is allowed too unless NODE_ENV=production. */
   allowedOrigins: string[];
   allowLocalhostOrigins: boolean;
-  socket: {
-    maxPayload: number;
-    maxBufferedBytes: number;
-    pingIntervalMs: number;
-    shutdownTimeoutMs: number;
-    closeGraceMs: number;
-    inboxLimit: number;
-    maxChannelsPerConnection: number;
-    maxChannelNameLength: number;
-    historySize: number;
-    historyTtlMs: number;
-    clusterStatusTimeoutMs: number;
-    maxConnectionsPerIp: number;
-    rateLimit: RateLimit;
-    authTimeoutMs: number;
-    tokenWarnMs: number;
-  };
+  /** The socket service's limits (socket/limits.ts), each set by its env var. */
+  socket: SocketLimits;
   admin: {
     /** Credential for the admin pages, their socket and /metrics; unset: loopback peers only. */
     token?: string;
@@ -194,24 +205,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedOrigins: (e.WS_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     allowLocalhostOrigins: e.NODE_ENV !== 'production',
     wsEnabled: e.WS_ENABLED,
+    examplesEnabled: e.EXAMPLES_ENABLED,
     cluster: e.REDIS_URL ? { redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS } : undefined,
-    socket: {
-      maxPayload: e.WS_MAX_PAYLOAD,
-      maxBufferedBytes: e.WS_MAX_BUFFERED,
-      pingIntervalMs: e.WS_PING_INTERVAL_MS,
-      shutdownTimeoutMs: e.WS_SHUTDOWN_TIMEOUT_MS,
-      closeGraceMs: e.WS_CLOSE_GRACE_MS,
-      inboxLimit: e.WS_INBOX_LIMIT,
-      maxChannelsPerConnection: e.WS_MAX_CHANNELS_PER_CONNECTION,
-      maxChannelNameLength: e.WS_MAX_CHANNEL_NAME_LENGTH,
-      historySize: e.WS_HISTORY_SIZE,
-      historyTtlMs: e.WS_HISTORY_TTL_MS,
-      clusterStatusTimeoutMs: e.CLUSTER_STATUS_TIMEOUT_MS,
-      maxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
-      rateLimit: { perSecond: e.WS_RATE_LIMIT_PER_SECOND, burst: e.WS_RATE_LIMIT_BURST, maxStrikes: e.WS_RATE_LIMIT_STRIKES },
-      authTimeoutMs: e.WS_AUTH_TIMEOUT_MS,
-      tokenWarnMs: e.WS_TOKEN_WARN_MS,
-    },
+    socket: mapLimits((l) => e[l.env]),
     admin: {
       token: e.ADMIN_TOKEN,
       apiKey: e.ADMIN_API_KEY,
@@ -240,12 +236,18 @@ export const defaultConfig: Config = loadConfig({});
 /** Options for createApp: any part of Config, socket and admin settings merged field by field. */
 export type ConfigInput = Partial<Omit<Config, 'monitor' | 'socket' | 'admin'>> & { socket?: Partial<Config['socket']>; admin?: Partial<Config['admin']> } & { monitor?: Partial<Config['monitor']> };
 
+/** Defaults with `input` over them; a field given as undefined keeps its default. */
 export function resolveConfig(input: ConfigInput = {}): Config {
   return {
     ...defaultConfig,
-    ...input,
-    socket: { ...defaultConfig.socket, ...input.socket },
-    monitor: { ...defaultConfig.monitor, ...input.monitor },
-    admin: { ...defaultConfig.admin, ...input.admin },
+    ...defined(input),
+    socket: { ...defaultConfig.socket, ...defined(input.socket) },
+    monitor: { ...defaultConfig.monitor, ...defined(input.monitor) },
+    admin: { ...defaultConfig.admin, ...defined(input.admin) },
   };
+}
+
+/** The fields of `o` that are not undefined. */
+export function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

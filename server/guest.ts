@@ -2,7 +2,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { parse } from 'cookie';
 import type { RequestHandler } from 'express';
-import type { Profile } from './socket/connection';
+import type { Profile } from './socket/profile';
 
 /**
  * Anonymous but stable identity for pages without login: a random id in an HttpOnly cookie,

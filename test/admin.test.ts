@@ -307,7 +307,7 @@ describe('admin', function () {
         const html = await res.text();
         expect(html, path).not.to.match(/<script(?![^>]*\bsrc=)[^>]*>/);
         expect(html, path).not.to.match(/\son[a-z]+=/i);
-        expect(html, path).to.match(/<script type="module" src="\/js\/pages\/admin-[a-z]+\.js"><\/script>/);
+        expect(html, path).to.match(/<script type="module" src="\/admin\/assets\/js\/pages\/admin-[a-z]+\.js"><\/script>/);
       }
       const chan = await (await get(t, `/admin/sockets/chan/${encodeURIComponent('<script>x</script>')}`)).text();
       expect(chan).to.contain('&lt;script&gt;x&lt;/script&gt;').and.not.contain('<script>x');

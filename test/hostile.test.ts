@@ -22,7 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import { z } from 'zod';
-import type { CloseInfo } from '../server/socket/connection';
+import type { CloseInfo } from '../server/socket/session';
 import type { Feature } from '../server/features/feature';
 import { defineHandler } from '../server/socket/handler';
 import { defineProtocol } from '../server/socket/protocol';

@@ -27,7 +27,7 @@ import { loadConfig, type Config } from '../server/config';
 import type { Feature } from '../server/features/feature';
 import { defineHandler } from '../server/socket/handler';
 import { defineProtocol } from '../server/socket/protocol';
-import type { ChannelAction } from '../server/socket/router';
+import type { ChannelAction } from '../server/socket/sockets';
 import type { SocketService } from '../server/socket/service';
 import { launchBrowser } from './browser';
 import { closeAll, connect, eventually, refusedUpgrade, sleep, startApp, TestClient, type TestApp } from './helpers';

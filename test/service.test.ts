@@ -16,7 +16,7 @@ import { SocketError } from '../server/socket/errors';
 import { defineHandler, type Commands } from '../server/socket/handler';
 import type { Ref } from '../server/socket/message';
 import { defineProtocol } from '../server/socket/protocol';
-import { HttpError } from '../server/socket/router';
+import { HttpError } from '../server/socket/http-error';
 import type { SocketService } from '../server/socket/service';
 import { examplePage } from '../views/example';
 import { html, safe } from '../views/html';

@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../../views/html';
-import { layout } from '../../views/layout';
+import { layout, type Page } from '../../views/layout';
 import { adminSocketPath } from '../protocol';
 
 /** What every admin page shows about access: how it is protected, and the sign-out form's CSRF token. */
@@ -31,11 +31,9 @@ const tabs: Array<[key: AdminPage['tab'], href: string, label: string]> = [
 export function adminPage(access: Access, page: AdminPage): string {
   // Attribute names come from the page functions, values are escaped like everything else.
   const data = Object.entries(page.data ?? {}).map(([name, value]) => html` data-${name}="${value}"`);
-  return layout({
+  return adminLayout({
     title: page.title,
-    active: 'admin',
-    styles: ['/css/admin.css'],
-    scripts: [`/js/pages/${page.script}.js`],
+    scripts: [`${adminAssets}/js/pages/${page.script}.js`],
     body: html`<div class="admin" id="admin" data-socket="${adminSocketPath}"${data}>
 <header class="admin-bar">
   <nav class="tabs">${tabs.map(([key, href, label]) => html`<a href="${href}"${key === page.tab ? html` class="active"` : ''}>${label}</a>`)}<a href="/admin/sockets.json">JSON</a></nav>
@@ -51,6 +49,17 @@ ${access.loopbackOnly ? html`<p class="notice" id="access-notice"><strong>ADMIN_
 ${page.body}
 </div>`,
   });
+}
+
+/**
+ * Where the admin serves its styles and scripts (admin/index.ts): its own path, because it may be
+ * mounted in an app whose /css and /js are the app's.
+ */
+export const adminAssets = '/admin/assets';
+
+/** The layout of every admin page: the admin's own assets, no site navigation (the app's pages are not ours to list). */
+export function adminLayout(page: Omit<Page, 'assets' | 'nav' | 'styles' | 'active'>): string {
+  return layout({ ...page, active: 'admin', assets: adminAssets, nav: false, styles: [`${adminAssets}/css/admin.css`] });
 }
 
 /** A panel with a title, an optional search box and a table the page script fills. */

@@ -1,13 +1,13 @@
 import { html } from '../../views/html';
-import type { ConnectionStatus } from '../../server/socket/status';
+import type { ConnectionStatus } from '../../server/socket';
 import { adminPage, type Access } from './chrome';
 
 /** /admin/sockets/conn/{id}: everything known (kept live), a send form and the Disconnect button. */
 export function connectionPage(access: Access, conn: ConnectionStatus): string {
   return adminPage(access, {
-    title: `Connection ${conn.id.slice(0, 8)}`,
+    title: `Session ${conn.id.slice(0, 8)}`,
     tab: 'overview',
-    heading: html`Connection <code>${conn.id}</code> <span class="badge" id="state">open</span>`,
+    heading: html`Session <code>${conn.id}</code> <span class="badge" id="state">open</span>`,
     script: 'admin-connection',
     data: { conn: conn.id },
     body: html`<div class="split even">

@@ -1,5 +1,5 @@
 import { html } from '../../views/html';
-import { layout } from '../../views/layout';
+import { adminLayout } from './chrome';
 
 export interface LoginForm {
   csrf: string;
@@ -10,10 +10,8 @@ export interface LoginForm {
 
 /** /admin/login: the ADMIN_TOKEN form. Signing in sets an HttpOnly cookie holding a derived value, never the token. */
 export function loginPage(form: LoginForm): string {
-  return layout({
+  return adminLayout({
     title: 'Admin sign in',
-    active: 'admin',
-    styles: ['/css/admin.css'],
     body: html`<section class="panel narrow">
   <header><h2>Admin sign in</h2></header>
   ${form.error ? html`<p class="error" role="alert">${form.error}</p>` : ''}

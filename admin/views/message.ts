@@ -1,12 +1,10 @@
 import { html } from '../../views/html';
-import { layout } from '../../views/layout';
+import { adminLayout } from './chrome';
 
 /** A plain admin page saying why something cannot be shown: refused access, unknown connection, bad input. */
 export function messagePage(title: string, message: string): string {
-  return layout({
+  return adminLayout({
     title,
-    active: 'admin',
-    styles: ['/css/admin.css'],
     body: html`<section class="panel narrow">
   <header><h2>${title}</h2></header>
   <p class="error" role="alert">${message}</p>

@@ -1,4 +1,4 @@
-import type { Profile } from '../socket/connection';
+import type { Profile } from '../socket/profile';
 import { LocalPresence, type Presence } from '../socket/presence';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';

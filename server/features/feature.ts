@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import type { Config } from '../config';
 import type { GuestIdentity } from '../guest';
-import type { SocketService } from '../socket/service';
+import type { Sockets } from '../socket';
 import type { StateStore } from '../store/store';
 
 /**
@@ -10,7 +10,7 @@ import type { StateStore } from '../store/store';
  */
 export interface FeatureContext {
   router: Router;
-  sockets?: SocketService;
+  sockets?: Sockets;
   config: Config;
   /** Shared state of features (one state for the whole cluster once the store is Redis). */
   store: StateStore;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Profile } from './connection';
-import { HttpError } from './router';
+import type { Profile } from './profile';
+import { HttpError } from './http-error';
 
 /** Who a verified token says the client is. The profile comes from the token, never from client fields. */
 export interface Identity {

@@ -1,4 +1,4 @@
-import type { Profile } from './connection';
+import type { Profile } from './profile';
 import { historyDefaults, MemoryHistory, type History, type HistoryOptions } from './history';
 import { LocalPresence, type Presence } from './presence';
 import type { RemoteStatus, Status } from './status';

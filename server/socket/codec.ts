@@ -11,3 +11,23 @@ export interface Codec {
   /** An outbound frame → the text this client understands, or undefined to not send it. */
   encode(msg: Message): string | undefined;
 }
+
+/** One frame translated for codec clients: once per codec per delivery, however many recipients share it. */
+export class Translations {
+  private readonly byCodec = new Map<Codec, { text: string; bytes: number } | undefined>();
+
+  constructor(
+    private readonly data: string,
+    private msg?: Message,
+  ) {}
+
+  send(to: { send(text: string, bytes: number): void }, codec: Codec): void {
+    let out = this.byCodec.get(codec);
+    if (!this.byCodec.has(codec)) {
+      const text = codec.encode((this.msg ??= JSON.parse(this.data) as Message));
+      out = text === undefined ? undefined : { text, bytes: Buffer.byteLength(text) };
+      this.byCodec.set(codec, out);
+    }
+    if (out) to.send(out.text, out.bytes);
+  }
+}

@@ -3,33 +3,20 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { v4 as uuidv4 } from 'uuid';
 import { WebSocket } from 'ws';
-import type { Channel } from './channel';
 import type { Codec } from './codec';
 import { CloseCode } from './errors';
-import type { Handler } from './handler';
 import type { WriteBatch } from './frame';
 import type { Inbox, InboxOwner } from './inbox';
+import type { SocketLimits } from './limits';
 import { ConnectionLog } from './log';
+import type { Profile } from './profile';
 import { TokenBucket, type RateLimit } from './rate-limit';
-import type { RouteOptions } from './router';
-import type { ConnectionStatus, CountersJSON } from './status';
+import type { ReplayGuard } from './replay-guard';
+import type { CloseInfo, Session } from './session';
+import type { Handler, RouteOptions } from './sockets';
+import { connectionStatus, type ConnectionStatus } from './status';
 
-/** Who is on the other end. Comes from the server (auth, route), never from client frames. */
-export interface Profile {
-  id: string;
-  name: string;
-}
-
-export interface CloseInfo {
-  code: number;
-  reason: string;
-}
-
-export interface ConnectionLimits {
-  maxBufferedBytes: number;
-  inboxLimit: number;
-  closeGraceMs: number;
-}
+export type ConnectionLimits = Pick<SocketLimits, 'maxBufferedBytes' | 'inboxLimit' | 'closeGraceMs'>;
 
 /** What every connection of one route shares: made once per route, so each connection holds one reference. */
 export interface RouteContext {
@@ -52,12 +39,12 @@ export interface PendingAuth {
 }
 
 /**
- * One live WebSocket, its identity, channels and counters. Idle connections are most of a
- * server's memory, so what only some of them need (a pending task queue, a rate-limit bucket,
- * a close promise) is made on first use, and what a route's connections share lives
- * in its RouteContext.
+ * One live WebSocket: the Session handlers see, plus the service's own state of it. Idle
+ * connections are most of a server's memory, so what only some of them need (a pending task
+ * queue, a rate-limit bucket, a close promise) is made on first use, and what a route's
+ * connections share lives in its RouteContext.
  */
-export class Connection implements CountersJSON, InboxOwner {
+export class Connection implements Session, InboxOwner {
   readonly id = uuidv4();
   /** Set at upgrade, or by the `auth` frame on routes that authenticate in the first message. */
   profile: Profile;
@@ -81,14 +68,8 @@ export class Connection implements CountersJSON, InboxOwner {
   pendingAuth?: PendingAuth;
   /** When its credential expires (ms since epoch), if it has one. */
   expiresAt?: number;
-  /** Channels being resumed: their live frames wait here until the replay is sent. */
-  recovering?: Map<string, string[]>;
-  /**
-   * Per resumed channel, the last position replayed to it: a live frame at or before it that was
-   * still on its way from Redis (pub/sub and the history read travel on different connections)
-   * is a duplicate. Dropped at the first later frame.
-   */
-  replayedTo?: Map<string, { epoch: string; offset: number }>;
+  /** Its resumes in progress or just sent (replay-guard.ts); absent otherwise. */
+  replay?: ReplayGuard;
   /** Set once the socket stops being writable for us (closing, kicked, slow). */
   closing = false;
   /** Its route channel joined and `onOpen` called: only then does it get `onClose`. */
@@ -123,10 +104,10 @@ export class Connection implements CountersJSON, InboxOwner {
     return this.joinedChannels;
   }
 
-  /** Called by the service as it adds the connection to `ch`. */
-  joined(ch: Channel): void {
+  /** Called as it is added to channel `key`; `alone` is the channel's shared `[key]`. */
+  joined(key: string, alone: readonly string[]): void {
     const list = this.joinedChannels;
-    this.joinedChannels = list.length === 0 ? ch.alone : list.concat(ch.key);
+    this.joinedChannels = list.length === 0 ? alone : list.concat(key);
   }
 
   /** Called by the service as it removes the connection from `channel`. */
@@ -234,24 +215,15 @@ export class Connection implements CountersJSON, InboxOwner {
     e.settle?.(info);
   }
 
+  /** A live frame of `channel` that a resume holds or drops (replay-guard.ts): true when taken. */
+  intercepts(channel: string, data: string): boolean {
+    const taken = this.replay!.intercept(channel, data);
+    if (this.replay!.empty) this.replay = undefined;
+    return taken;
+  }
+
   status(node: string): ConnectionStatus {
-    return {
-      id: this.id,
-      node,
-      profile: this.profile,
-      route: this.route,
-      channel: this.channel,
-      channels: [...this.channels],
-      remoteAddress: this.remoteAddress,
-      userAgent: this.userAgent,
-      started: this.started,
-      lastActivity: this.lastActivity,
-      messagesIn: this.messagesIn,
-      messagesOut: this.messagesOut,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      errors: this.errors,
-    };
+    return connectionStatus(this, node);
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Error codes sent in `error` frames and close codes used by the service.
- * docs/protocol.md lists each one; keep the two in step.
+ * Error codes sent in `error` frames and close codes used by the service: the one definition that
+ * the server and the browser client (client/socket.ts, and apps through client/index.ts) share.
+ * It must import nothing, so that page bundles can take it. docs/protocol.md lists each code;
+ * keep the two in step.
  */
 export const ErrorCode = {
   /** The text frame is not JSON. */
@@ -19,6 +21,8 @@ export const ErrorCode = {
   limitExceeded: 'limit_exceeded',
   /** The route's authorize hook refused this join or publish. */
   forbidden: 'forbidden',
+  /** A room route's frame names another room of its namespace than the connection's own (room.ts). */
+  wrongRoom: 'wrong_room',
   /** Over the connection's inbound frame budget; the frame was not handled. */
   rateLimited: 'rate_limited',
   /** A token sent over the socket (`auth`, `refresh`) was refused, or `auth` was expected. */

@@ -1,23 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { tokenFrom, type Authenticator, type Identity } from './auth';
-import type { Connection } from './connection';
 import { ErrorCode, SocketError } from './errors';
+import { HttpError } from './http-error';
+import type { SocketLimits } from './limits';
 import type { OriginPolicy } from './origin';
-import { HttpError, type RouteOptions } from './router';
+import type { RouteOptions } from './sockets';
 
-export interface GateOptions {
+/** What the gate keeps track of in an open connection: its address's slot and its credential's expiry. */
+export interface Admitted {
+  readonly remoteAddress: string;
+  expiresAt?: number;
+}
+
+export interface GateOptions extends Pick<SocketLimits, 'maxConnectionsPerIp' | 'tokenWarnMs'> {
   origins: OriginPolicy;
-  /** Open connections allowed from one remote address; more get HTTP 429. */
-  maxConnectionsPerIp: number;
   /** The client's address of a request: what the per-address cap counts. */
   clientAddress: (req: IncomingMessage) => string;
   /** Verifies tokens on routes that do not bring their own; none → tokens are refused. */
   authenticator?: Authenticator;
-  /** How long a connection on an `authInFirstMessage` route may take to send its `auth` frame. */
-  authTimeoutMs: number;
-  /** How long before its credential expires a connection gets `token-expiring`. */
-  tokenWarnMs: number;
 }
 
 /**
@@ -33,7 +34,7 @@ export class Gate {
    * Per connection with a credential: the timer of its next warning or expiry, and the expiry it
    * was last warned about (a refresh that does not extend it is not warned again).
    */
-  private readonly credentials = new WeakMap<Connection, { timer?: NodeJS.Timeout; warned?: number }>();
+  private readonly credentials = new WeakMap<Admitted, { timer?: NodeJS.Timeout; warned?: number }>();
 
   /** One listener for every socket (it gets the socket as `this`): no closure per connection. */
   private readonly releaseOnClose: (this: Duplex) => void;
@@ -87,14 +88,14 @@ export class Gate {
    * upgrade() was called without admit()) until `closed`, so the socket needs neither a listener
    * nor an entry of its own (an idle connection's footprint counts).
    */
-  opened(conn: Connection, socket: Duplex): void {
+  opened(conn: Admitted, socket: Duplex): void {
     if (this.slots.has(socket)) {
       socket.removeListener('close', this.releaseOnClose);
       this.slots.delete(socket);
     } else this.count(conn.remoteAddress, 1);
   }
 
-  closed(conn: Connection): void {
+  closed(conn: Admitted): void {
     clearTimeout(this.credentials.get(conn)?.timer);
     this.count(conn.remoteAddress, -1);
   }
@@ -124,7 +125,7 @@ export class Gate {
    * (Re)schedules the end of a connection's credential: `warn` a little before `expiresAt`,
    * `expire` at it. A refresh calls this again with the new expiry.
    */
-  watch(conn: Connection, expiresAt: number | undefined, warn: () => void, expire: () => void): void {
+  watch(conn: Admitted, expiresAt: number | undefined, warn: () => void, expire: () => void): void {
     const credential = this.credentials.get(conn);
     clearTimeout(credential?.timer);
     conn.expiresAt = expiresAt;

@@ -1,30 +1,12 @@
 import type { z } from 'zod';
-import type { Connection } from './connection';
-import type { Log } from './log';
 import { ErrorCode, SocketError } from './errors';
-import type { Message, Ref } from './message';
+import type { Log } from './log';
+import type { Ref } from './message';
 import type { Protocol, ReplyIn } from './protocol';
-import type { SocketService } from './service';
+import type { Session } from './session';
+import type { Handler, Sockets } from './sockets';
 
 type MaybePromise<T> = T | Promise<T>;
-
-/**
- * What a socket route plugs into the service. `on` handles one validated-as-a-frame message;
- * its return value (or rejection) answers the frame when it carried a `ref`.
- * Frames from one connection reach `on` strictly in order, even when it is async.
- */
-export interface Handler {
-  on(svc: SocketService, conn: Connection, cmd: string, param: unknown, log: Log, frame: Message): unknown;
-  /** Once the connection is in its route channel, before any of its frames is handled. */
-  onOpen?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
-  /**
-   * When a connection that got `onOpen` has closed (still in its channels). One that closed
-   * before it got there (while authenticating or joining) gets neither.
-   */
-  onClose?(svc: SocketService, conn: Connection, log: Log): MaybePromise<void>;
-  /** Opt in to binary frames; without it they are refused with `binary_unsupported`. */
-  onBinary?(svc: SocketService, conn: Connection, data: Buffer, log: Log): unknown;
-}
 
 /** What a typed command function gets besides its param. */
 export interface CommandContext {
@@ -36,8 +18,8 @@ export interface CommandContext {
 
 export type Commands<P extends Protocol<any, any, any>> = {
   [K in keyof P['client'] & string]: (
-    svc: SocketService,
-    conn: Connection,
+    sockets: Sockets,
+    session: Session,
     param: z.output<P['client'][K]>,
     ctx: CommandContext,
   ) => MaybePromise<ReplyIn<P, K>>;
@@ -51,17 +33,17 @@ export type Hooks = Pick<Handler, 'onOpen' | 'onClose' | 'onBinary'>;
  */
 export function defineHandler<P extends Protocol<any, any, any>>(protocol: P, commands: Commands<P>, hooks: Hooks = {}): Handler {
   const schemas = protocol.client as Record<string, z.ZodType>;
-  type Fn = (svc: SocketService, conn: Connection, param: unknown, ctx: CommandContext) => unknown;
+  type Fn = (sockets: Sockets, session: Session, param: unknown, ctx: CommandContext) => unknown;
   const fns = commands as unknown as Record<string, Fn>;
   return {
     ...hooks,
-    on(svc, conn, cmd, param, log, frame) {
+    on(sockets, session, cmd, param, log, frame) {
       const schema = Object.hasOwn(schemas, cmd) ? schemas[cmd] : undefined;
       const fn = Object.hasOwn(fns, cmd) ? fns[cmd] : undefined;
       if (!schema || !fn) throw new SocketError(ErrorCode.unknownCmd, `unknown cmd "${cmd}"`);
       const parsed = schema.safeParse(param);
       if (!parsed.success) throw new SocketError(ErrorCode.invalidParam, describeIssues(cmd, parsed.error));
-      return fn(svc, conn, parsed.data, { channel: frame.channel, ref: frame.ref, log });
+      return fn(sockets, session, parsed.data, { channel: frame.channel, ref: frame.ref, log });
     },
   };
 }

@@ -1,3 +1,5 @@
+import { socketDefaults } from './limits';
+
 /**
  * Channel history, for resuming after a reconnect. Every channel frame gets a position: an
  * epoch (changes when history is lost, e.g. a restart) and an offset increasing within it.
@@ -24,7 +26,8 @@ export interface HistoryOptions {
   ttlMs: number;
 }
 
-export const historyDefaults: HistoryOptions = { size: 100, ttlMs: 300_000 };
+/** The defaults of limits.ts (WS_HISTORY_SIZE, WS_HISTORY_TTL_MS). */
+export const historyDefaults: HistoryOptions = { size: socketDefaults.historySize, ttlMs: socketDefaults.historyTtlMs };
 
 /** Orders two offsets of one epoch: numbers, or Redis stream ids `ms-seq`. */
 export function compareOffsets(a: string, b: string): number {

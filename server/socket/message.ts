@@ -21,11 +21,11 @@ export interface BuiltinServerParams {
   error: { code: string; message: string };
   reply: unknown;
 }
-/** Commands the service itself answers, whatever the route's handler. */
+/** Commands the service itself answers, whatever the route's handler: cmd → param (the client Socket sends them typed by this). */
 export interface BuiltinClientParams {
   /** With `since`, what was missed after that position is replayed first (or recovery-failed). */
   join: { since?: { epoch: string; offset: string } };
-  /** Who is in the channel (cluster-wide, one entry per user); reply `{users: [{id, name}]}`. */
+  /** Who is in the channel (cluster-wide, one entry per user). */
   presence: Record<string, never>;
   /** First frame on `authInFirstMessage` routes. */
   auth: { token: string };
@@ -33,13 +33,27 @@ export interface BuiltinClientParams {
   refresh: { token: string };
   leave: Record<string, never>;
 }
-export const builtinClientCmds: ReadonlySet<string> = new Set(['join', 'leave', 'auth', 'refresh', 'presence']);
+/** What the service replies to each built-in client cmd (docs/protocol.md). */
+export interface BuiltinReplies {
+  /** `created`: the join created the channel; `recovered`, with `since`: what was missed was replayed. */
+  join: { created: boolean; recovered?: boolean };
+  /** `removed`: the channel disappeared (this was its last member). */
+  leave: { removed: boolean };
+  presence: { users: Array<{ id: string; name: string }> };
+  auth: { profile: { id: string; name: string }; expiresAt: number | null };
+  /** When the new token expires, in ms since the epoch (`null`: never). */
+  refresh: { expiresAt: number | null };
+}
+/** The built-in client cmds, checked against BuiltinClientParams: a name added there must be added here. */
+const builtinCmds: Record<keyof BuiltinClientParams, true> = { join: true, leave: true, auth: true, refresh: true, presence: true };
+export const builtinClientCmds: ReadonlySet<string> = new Set(Object.keys(builtinCmds));
 
 const maxRefLength = 64;
 
 /**
  * Parses one inbound text frame. Throws SocketError (invalid_json / invalid_frame)
  * with whatever `ref` could be recovered so the error can still be correlated.
+ * An empty or missing `channel` is `defaultChannel` (the route channel), whatever the cmd.
  */
 export function parseFrame(text: string, defaultChannel: string, maxChannelLength: number): Message {
   const f = parseObject(text, '{channel, cmd, param, ref?}');

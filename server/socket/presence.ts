@@ -1,4 +1,4 @@
-import type { Profile } from './connection';
+import type { Profile } from './profile';
 
 /**
  * Who is in a channel, counted per user so several tabs (and, in a cluster, several nodes)

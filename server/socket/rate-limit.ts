@@ -11,8 +11,6 @@ export interface RateLimit {
   maxStrikes: number;
 }
 
-export const rateLimitDefaults: RateLimit = { perSecond: 50, burst: 100, maxStrikes: 250 };
-
 /** A token bucket refilled lazily on each take: no timers, three numbers per connection. */
 export class TokenBucket {
   private tokens: number;

@@ -1,7 +1,4 @@
-import type { Codec } from '../../socket/codec';
-import { ErrorCode } from '../../socket/errors';
-import { FrameError, parseObject, type Message } from '../../socket/message';
-import type { ServerFrame } from '../../socket/protocol';
+import { type Codec, ErrorCode, FrameError, type Message, parseObject, type ServerFrame } from '../../socket';
 import { roomChannel, roomOf, roomPattern, type ChatMessage } from './chat';
 import type { ChatProtocol } from './protocol';
 

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Connection } from '../../socket/connection';
-import { ErrorCode, SocketError } from '../../socket/errors';
-import { defineHandler, type Handler } from '../../socket/handler';
-import type { SocketService } from '../../socket/service';
+import { defineHandler, ErrorCode, type Handler, type Session, SocketError, type Sockets } from '../../socket';
 import {
   checkNickname,
   DIRECTORY,
@@ -23,52 +20,53 @@ import { chat } from './protocol';
  * The chat handler. A connection is in one room, its route channel `chat:<room>`, plus the
  * `chat` directory channel (room list, private messages). Shared state (rooms, history,
  * nicknames) lives in the store through ChatState; per-connection counters live in WeakMaps
- * keyed by the Connection, so they go away with it.
+ * keyed by the Session, so they go away with it.
  */
 export function createChatHandler(state: ChatState): Handler {
-  const limiters = new WeakMap<Connection, RateLimiter>();
-  const lastTyping = new WeakMap<Connection, number>();
+  const limiters = new WeakMap<Session, RateLimiter>();
+  const lastTyping = new WeakMap<Session, number>();
 
   /** Refuses a message when the connection has used up its burst. */
-  function throttle(conn: Connection): void {
+  function throttle(conn: Session): void {
     const now = Date.now();
     let limiter = limiters.get(conn);
     if (!limiter) limiters.set(conn, (limiter = new RateLimiter(MESSAGE_BURST, MESSAGE_REFILL_MS, now)));
     if (!limiter.take(now)) throw new SocketError('rate_limited', 'too many messages: slow down');
   }
 
-  /** Room frames are accepted on the connection's own room only. */
-  function requireRoom(conn: Connection, channel: string): string {
-    const room = roomOf(channel);
-    if (room === undefined || channel !== conn.channel) {
-      throw new SocketError('wrong_room', `this connection chats in "${roomOf(conn.channel) ?? conn.channel}"`);
-    }
+  /**
+   * The connection's room, of its route channel `chat:<room>`. Every frame is about it: the room
+   * route's rule (roomAuthorize) refuses frames naming another room (`wrong_room`) or channel.
+   */
+  function roomIn(conn: Session): string {
+    const room = roomOf(conn.channel);
+    if (room === undefined) throw new Error(`chat route channel "${conn.channel}" is not a room channel`);
     return room;
   }
 
   /** The user's nickname if they chose one, else the name the connection came with. */
-  async function nameOf(conn: Connection): Promise<string> {
+  async function nameOf(conn: Session): Promise<string> {
     return (await state.nickname(conn.profile.id)) ?? conn.profile.name;
   }
 
   /** Whether `conn` is its user's only connection in `channel` on this node. */
-  function onlyTabHere(svc: SocketService, conn: Connection, channel: string): boolean {
+  function onlyTabHere(svc: Sockets, conn: Session, channel: string): boolean {
     return !svc.getConnectionsByChannel(channel).some((c) => c.id !== conn.id && c.profile.id === conn.profile.id);
   }
 
   /** A channel's users across the cluster, one entry per user however many tabs, with nicknames. */
-  async function usersIn(svc: SocketService, channel: string): Promise<ChatUser[]> {
+  async function usersIn(svc: Sockets, channel: string): Promise<ChatUser[]> {
     const users = await svc.presence(channel);
     return withNicknames(users, await state.nicknames(users.map((u) => u.id)));
   }
 
-  async function roomList(svc: SocketService): Promise<Array<{ name: string; users: number }>> {
+  async function roomList(svc: Sockets): Promise<Array<{ name: string; users: number }>> {
     const rooms = await state.rooms();
     return Promise.all(rooms.map(async ({ name }) => ({ name, users: (await svc.presence(roomChannel(name))).length })));
   }
 
   /** After a connection has left its channels: if that was its user's last tab, tell the room. */
-  async function afterLeave(svc: SocketService, conn: Connection, channel: string): Promise<void> {
+  async function afterLeave(svc: Sockets, conn: Session, channel: string): Promise<void> {
     const users = await usersIn(svc, channel);
     if (users.some((u) => u.id === conn.profile.id)) return; // another tab (here or on another node) stays
     const name = await nameOf(conn);
@@ -85,8 +83,9 @@ export function createChatHandler(state: ChatState): Handler {
   return defineHandler(
     chat,
     {
-      say: async (svc, conn, { text }, { channel }) => {
-        const room = requireRoom(conn, channel);
+      say: async (svc, conn, { text }) => {
+        const channel = conn.channel;
+        const room = roomIn(conn);
         throttle(conn);
         lastTyping.delete(conn);
         const message = { id: randomUUID(), userId: conn.profile.id, name: await nameOf(conn), text, time: Date.now() };
@@ -94,8 +93,8 @@ export function createChatHandler(state: ChatState): Handler {
         svc.writeChannel(chat.message(channel, 'message', message));
       },
 
-      typing: async (svc, conn, { typing }, { channel }) => {
-        requireRoom(conn, channel);
+      typing: async (svc, conn, { typing }) => {
+        const channel = conn.channel;
         const now = Date.now();
         if (typing) {
           const last = lastTyping.get(conn);
@@ -153,16 +152,15 @@ export function createChatHandler(state: ChatState): Handler {
         return { room, created: result.created };
       },
 
-      relay: async (svc, conn, param, { channel }) => {
-        requireRoom(conn, channel);
+      relay: async (svc, conn, param) => {
+        const channel = conn.channel;
         svc.writeChannel(chat.message(channel, 'relay', { ...param, userId: conn.profile.id, name: await nameOf(conn) }), conn.id);
       },
     },
     {
       async onOpen(svc, conn) {
         const channel = conn.channel;
-        const room = roomOf(channel);
-        if (room === undefined) throw new Error(`chat route channel "${channel}" is not a room channel`);
+        const room = roomIn(conn);
         await svc.join(conn.id, DIRECTORY);
         const name = await nameOf(conn);
         const [history, users, rooms] = await Promise.all([state.history(room), usersIn(svc, channel), roomList(svc)]);

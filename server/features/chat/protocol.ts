@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 import { MAX_MESSAGE_LENGTH, MAX_NICKNAME_LENGTH, roomPattern } from './chat';
 
 const text = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_LENGTH);

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { chatPage } from '../../../views/examples/chat';
-import type { Identity } from '../../socket/auth';
-import type { Connection, Profile } from '../../socket/connection';
-import { HttpError, type RouteOptions, type RouteResolver } from '../../socket/router';
-import type { SocketService } from '../../socket/service';
+import { HttpError, type Profile, roomRoute } from '../../socket';
 import type { Feature } from '../feature';
 import { baseCodec } from './base-codec';
-import { checkNickname, DEFAULT_ROOM, roomChannel, roomPattern } from './chat';
-import { pageRoom, roomRule } from '../room';
+import { checkNickname, DEFAULT_ROOM, roomChannel } from './chat';
+import { pageRoom } from '../room';
 import { ChatState } from './chat-state';
 import { createChatHandler } from './handler';
 
@@ -36,16 +33,14 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
   });
 
   if (!sockets) return;
+  const svc = sockets;
   const handler = createChatHandler(state);
 
-  /** The room a socket asks for, created if new (refused when every room is in use). */
-  async function openRoom(svc: SocketService, raw: string | null): Promise<string> {
-    const room = raw || DEFAULT_ROOM;
-    if (!roomPattern.test(room)) throw new HttpError(400, `room ${roomRule}`);
+  /** The room a socket asks for (valid already), created if new; refused when every room is in use. */
+  async function openRoom(room: string): Promise<void> {
     const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
     const { full } = await state.createRoom(room, occupied);
     if (full) throw new HttpError(409, `all ${state.maxRooms} chat rooms are in use`);
-    return room;
   }
 
   /** Page users: the signed guest id; without the cookie (e.g. a Node client), a fresh id per connection. */
@@ -60,40 +55,24 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
    * else the signed guest cookie when the browser has one (the same user as on the pages), else a
    * fresh server-made `base-<uuid>` per connection.
    */
-  function baseProfile(req: IncomingMessage, url: URL, identity: Identity | undefined): Profile {
-    if (identity) return identity.profile;
+  function baseProfile(req: IncomingMessage, url: URL): Profile {
     const id = guests.fromRequest(req) ?? `base-${randomUUID()}`;
     const name = nameHint(url.searchParams.get('nickname')) ?? nameHint(url.searchParams.get('id')) ?? guestName(id);
     return { id, name };
   }
 
   /**
-   * Anyone may chat (guests); a connection may use only its own room: the built-in `join` cannot
-   * add other rooms (or other features' channels) and frames can only name its room. The handler
-   * itself joins the `chat` directory channel.
+   * Room routes (`chat:<room>`): anyone may chat (guests); a connection may use only its own room:
+   * the built-in `join` cannot add other rooms (or other features' channels) and frames can only
+   * name its room. The handler itself joins the `chat` directory channel.
    */
-  const options: RouteOptions = { anonymous: true, namespace: 'chat', authorize: (conn: Connection, channel: string) => channel === conn.channel };
-
-  const svc = sockets;
-  sockets.route(
-    '/examples/chat/socket',
-    async (req, url, identity) => ({
-      channel: roomChannel(await openRoom(svc, url.searchParams.get('room'))),
-      profile: identity?.profile ?? pageProfile(req, url),
-      handler,
-    }),
-    options,
-  );
+  const room = { namespace: 'chat', handler, defaultRoom: DEFAULT_ROOM, open: openRoom };
+  roomRoute(svc, '/examples/chat/socket', { ...room, guest: pageProfile });
 
   // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=.
-  // A token is verified by the service before this resolver runs (refused with 401 when invalid or
+  // A token is verified by the service before the route runs (refused with 401 when invalid or
   // when no JWT is configured); without one the client is a guest.
-  const baseRoute: RouteResolver = async (req, url, identity) => ({
-    channel: roomChannel(await openRoom(svc, url.searchParams.get('room') || url.searchParams.get('channel'))),
-    profile: baseProfile(req, url, identity),
-    handler,
-    codec: baseCodec,
-  });
-  sockets.route('/api/ws', baseRoute, options);
-  sockets.route('/ws', baseRoute, options);
+  const base = { ...room, query: ['room', 'channel'], guest: baseProfile, codec: baseCodec };
+  roomRoute(svc, '/api/ws', base);
+  roomRoute(svc, '/ws', base);
 };

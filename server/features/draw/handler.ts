@@ -1,7 +1,4 @@
-import type { Connection } from '../../socket/connection';
-import { SocketError } from '../../socket/errors';
-import { defineHandler, type CommandContext, type Handler } from '../../socket/handler';
-import type { SocketService } from '../../socket/service';
+import { defineHandler, type Handler, type Session, SocketError, type Sockets } from '../../socket';
 import type { StateStore } from '../../store/store';
 import { clearCanvas, commitStroke, drawLimits, emptyCanvas, pointCount, toCanvasSpace, type Canvas, type DrawLimits, type LiveStroke } from './canvas';
 import { draw } from './protocol';
@@ -23,21 +20,21 @@ export interface DrawHandlerOptions {
   now?: () => number;
 }
 
+/**
+ * The whiteboard's commands. A connection draws in one room, its route channel `draw:<room>`:
+ * mounted with `roomRoute`, whose rule refuses frames naming another channel, every command
+ * works on `session.channel`.
+ */
 export function drawHandler(store: StateStore, options: DrawHandlerOptions = {}): Handler {
   const limits = options.limits ?? drawLimits;
   const cursorIntervalMs = options.cursorIntervalMs ?? 40;
   const now = options.now ?? Date.now;
   /** Per-connection rate limiting only: not shared state, so it stays in this process. */
-  const lastCursor = new WeakMap<Connection, number>();
+  const lastCursor = new WeakMap<Session, number>();
 
-  /** The room is the route's channel; frames naming another channel are refused. */
-  const roomChannel = (conn: Connection, ctx: CommandContext) => {
-    if (ctx.channel !== conn.channel) throw new SocketError('wrong_channel', `draw frames go to this connection's room "${conn.channel}"`);
-    return conn.channel;
-  };
 
   /** Paints a finished stroke on the canvas (compacting when due) and tells everyone, its author included. */
-  async function commit(svc: SocketService, channel: string, stroke: LiveStroke): Promise<void> {
+  async function commit(svc: Sockets, channel: string, stroke: LiveStroke): Promise<void> {
     if (stroke.points.length === 0) return;
     let committed!: ReturnType<typeof commitStroke>;
     await store.update<Canvas>(canvasKey(channel), (c) => (committed = commitStroke(c ?? emptyCanvas(), stroke, limits)).canvas);
@@ -45,7 +42,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
   }
 
   /** Takes the connection's live stroke out of the store and commits it. */
-  async function finish(svc: SocketService, channel: string, connId: string): Promise<void> {
+  async function finish(svc: Sockets, channel: string, connId: string): Promise<void> {
     const key = liveKey(channel, connId);
     const stroke = await store.get<LiveStroke>(key);
     if (!stroke) return;
@@ -56,8 +53,8 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
   return defineHandler(
     draw,
     {
-      async sync(svc, conn, _param, ctx) {
-        const channel = roomChannel(conn, ctx);
+      async sync(svc, conn) {
+        const channel = conn.channel;
         // Canvas first, live strokes second: a commit takes the stroke out of `live` before it
         // paints it, so no stroke is in both; one in neither arrives as a `commit` the page applies.
         const canvas = (await store.get<Canvas>(canvasKey(channel))) ?? emptyCanvas();
@@ -87,8 +84,8 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         };
       },
 
-      async segment(svc, conn, { id, color, size, points, end }, ctx) {
-        const channel = roomChannel(conn, ctx);
+      async segment(svc, conn, { id, color, size, points, end }) {
+        const channel = conn.channel;
         const key = `${conn.id}:${id}`;
         const added = toCanvasSpace(points, limits);
         const storeKey = liveKey(channel, conn.id);
@@ -112,16 +109,16 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         }
       },
 
-      async clear(svc, conn, _param, ctx) {
-        const channel = roomChannel(conn, ctx);
+      async clear(svc, conn) {
+        const channel = conn.channel;
         const canvas = await store.update<Canvas>(canvasKey(channel), (c) => clearCanvas(c ?? emptyCanvas(), conn.profile.name, now()));
         for (const key of await store.keys(livePrefix(channel))) await store.delete(key);
         svc.writeChannel(draw.message(channel, 'clear', { version: canvas.version, clears: canvas.clears, by: conn.profile.name }));
         return { version: canvas.version };
       },
 
-      cursor(svc, conn, { x, y }, ctx) {
-        const channel = roomChannel(conn, ctx);
+      cursor(svc, conn, { x, y }) {
+        const channel = conn.channel;
         const t = now();
         if (t - (lastCursor.get(conn) ?? -Infinity) < cursorIntervalMs) return; // too fast: dropped
         lastCursor.set(conn, t);
@@ -129,8 +126,8 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         svc.writeChannel(draw.message(channel, 'cursor', { id: conn.id, userId, name, x: Math.round(x), y: Math.round(y) }), conn.id);
       },
 
-      'cursor-out'(svc, conn, _param, ctx) {
-        svc.writeChannel(draw.message(roomChannel(conn, ctx), 'cursor-gone', { id: conn.id }), conn.id);
+      'cursor-out'(svc, conn) {
+        svc.writeChannel(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
       },
     },
     {

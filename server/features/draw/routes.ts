@@ -1,5 +1,5 @@
-import type { RouteOptions } from '../../socket/router';
-import { pageRoom, socketRoom } from '../room';
+import { roomRoute, type RouteOptions } from '../../socket';
+import { pageRoom } from '../room';
 import { drawPage } from '../../../views/examples/draw';
 import type { Feature } from '../feature';
 import { drawLimits, type DrawLimits } from './canvas';
@@ -30,14 +30,12 @@ export function createDrawFeature(options: DrawFeatureOptions = {}): Feature {
     });
     if (!sockets) return;
     const handler = drawHandler(store, { limits, cursorIntervalMs: options.cursorIntervalMs });
-    sockets.route(`${path}/socket`, (req, url, identity) => {
-      const room = socketRoom(url, 'lobby');
-      return { channel: `draw:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
-    }, {
-      anonymous: true, namespace: 'draw',
-      // One room per connection: no joining or publishing to other channels.
-      authorize: (conn, channel) => channel === conn.channel,
-      rateLimit: options.rateLimit,
+    // One room per connection (`draw:<room>`): no joining or publishing to other channels.
+    roomRoute(sockets, `${path}/socket`, {
+      namespace: 'draw',
+      handler,
+      guest: (req, url) => guests.profile(req, url),
+      options: { rateLimit: options.rateLimit },
     });
   };
 }

@@ -8,7 +8,7 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import { z } from 'zod';
-import { SocketError } from '../../socket/errors';
+import { SocketError } from '../../socket';
 
 /** One client id's entry in an awareness update. `state` null means "gone". */
 export interface AwarenessEntry {

@@ -10,7 +10,7 @@
  * the last one, so its cost is amortized, and once more before a change is refused as too large.
  */
 import * as Y from 'yjs';
-import { SocketError } from '../../socket/errors';
+import { SocketError } from '../../socket';
 
 /** What the store keeps per room (JSON-serializable). */
 export interface StoredDoc {

@@ -1,14 +1,10 @@
-import { defineHandler, type Handler } from '../../socket/handler';
-import { SocketError } from '../../socket/errors';
-import type { Connection } from '../../socket/connection';
+import { defineHandler, type Handler, roomOf, type Session } from '../../socket';
 import type { StateStore } from '../../store/store';
 import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness } from './awareness';
 import { answerSync, checkStateVector, checkUpdate, fromBase64, mergeUpdate, toBase64, type StoredDoc } from './document';
 import { DEFAULT_LANGUAGE, type EditorLimits, type Language } from './limits';
 import { editor } from './protocol';
 
-/** A room's socket channel: namespaced, so room "lobby" here is not the chat's "lobby". */
-export const editorChannel = (room: string) => `editor:${room}`;
 /** Store keys of a room: its document and its language. */
 export const docKey = (room: string) => `editor:${room}:doc`;
 export const languageKey = (room: string) => `editor:${room}:language`;
@@ -19,23 +15,22 @@ export interface EditorHandlerOptions {
 }
 
 /**
- * The editor's commands. Each connection edits one room, the one its route chose (`?room=`);
- * documents and languages live in the store, cursors (awareness) are only relayed.
+ * The editor's commands. Each connection edits one room, the one its route chose (`?room=`): its
+ * route channel `editor:<room>` (namespaced, so room "lobby" here is not the chat's "lobby"), to
+ * which the room route's rule keeps its frames. Documents and languages live in the store,
+ * cursors (awareness) are only relayed.
  */
 export function editorHandler({ store, limits }: EditorHandlerOptions): Handler {
   const presence = new AwarenessRooms();
 
-  /** The room a frame is about: only the connection's own room channel takes editor frames. */
-  const roomOf = (conn: Connection, channel: string): string => {
-    if (channel !== conn.channel) throw new SocketError('wrong_channel', `editor frames go to this connection's room channel "${conn.channel}"`);
-    return channel.slice(editorChannel('').length);
-  };
+  /** The connection's room: every frame is about it (roomRoute's rule refuses frames naming another). */
+  const roomName = (conn: Session): string => roomOf(conn.channel) ?? conn.channel;
 
   return defineHandler(
     editor,
     {
-      sync: async (_svc, conn, { sv }, { channel }) => {
-        const room = roomOf(conn, channel);
+      sync: async (_svc, conn, { sv }) => {
+        const room = roomName(conn);
         const clientStateVector = fromBase64(sv);
         checkStateVector(clientStateVector);
         const [stored, language] = await Promise.all([store.get<StoredDoc>(docKey(room)), store.get<Language>(languageKey(room))]);
@@ -50,8 +45,9 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
         };
       },
 
-      update: async (svc, conn, { update }, { channel }) => {
-        const room = roomOf(conn, channel);
+      update: async (svc, conn, { update }) => {
+        const channel = conn.channel;
+        const room = roomName(conn);
         const bytes = fromBase64(update);
         checkUpdate(bytes, limits.maxUpdateBytes);
         // Merged inside store.update: serialized per key, so concurrent updates never lose one another.
@@ -60,14 +56,15 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
         return { bytes: stored.bytes };
       },
 
-      awareness: (svc, conn, { update }, { channel }) => {
-        roomOf(conn, channel);
+      awareness: (svc, conn, { update }) => {
+        const channel = conn.channel;
         const entries = presence.accept(channel, conn.id, awarenessUser(conn.profile), decodeAwareness(fromBase64(update)));
         if (entries.length > 0) svc.writeChannel(editor.message(channel, 'awareness', { update: toBase64(encodeAwareness(entries)) }), conn.id);
       },
 
-      language: async (svc, conn, { language }, { channel }) => {
-        const room = roomOf(conn, channel);
+      language: async (svc, conn, { language }) => {
+        const channel = conn.channel;
+        const room = roomName(conn);
         await store.set(languageKey(room), language);
         svc.writeChannel(editor.message(channel, 'language', { language, by: conn.profile.name, userId: conn.profile.id }));
         return { language };

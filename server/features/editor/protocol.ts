@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 import { base64Length, LANGUAGES, MAX_AWARENESS_BYTES, MAX_DOC_BYTES, MAX_STATE_VECTOR_BYTES } from './limits';
 
 /** Bytes as base64 text, at most `maxBytes` once decoded. The handler checks the exact limit. */

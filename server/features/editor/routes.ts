@@ -1,9 +1,9 @@
 import { editorPage } from '../../../views/examples/editor';
 import { displayName } from '../../guest';
 import type { Feature } from '../feature';
-import { editorChannel, editorHandler } from './handler';
+import { editorHandler } from './handler';
 import { DEFAULT_ROOM, editorLimits } from './limits';
-import { roomPattern, roomRule, socketRoom } from '../room';
+import { roomPattern, roomRoute, roomRule } from '../../socket';
 
 const roomError = `room ${roomRule}`;
 
@@ -23,13 +23,7 @@ export const editorFeature: Feature = ({ router, sockets, store, guests, config 
   });
 
   const handler = editorHandler({ store, limits: editorLimits(config.socket.maxPayload) });
-  sockets?.route(
-    '/examples/editor/socket',
-    (req, url, identity) => {
-      const room = socketRoom(url, DEFAULT_ROOM);
-      return { channel: editorChannel(room), profile: identity?.profile ?? guests.profile(req, url), handler };
-    },
-    // Guests welcome; a connection edits its own room and joins no other channel (no eavesdropping on other documents).
-    { anonymous: true, namespace: 'editor', authorize: (conn, channel) => channel === conn.channel },
-  );
+  // Guests welcome; a connection edits its own room (`editor:<room>`) and joins no other channel
+  // (no eavesdropping on other documents).
+  if (sockets) roomRoute(sockets, '/examples/editor/socket', { namespace: 'editor', handler, defaultRoom: DEFAULT_ROOM, guest: (req, url) => guests.profile(req, url) });
 };

@@ -1,4 +1,4 @@
-import { defineHandler } from '../../socket/handler';
+import { defineHandler } from '../../socket';
 import { example } from './protocol';
 
 /** Each cmd gets its param already validated and typed; returning a value answers a request. */

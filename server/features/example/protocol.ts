@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 
 /** Forge's example, typed: ping/pong, chat in a channel, join another room. */
 export const example = defineProtocol({

@@ -1,4 +1,5 @@
-import { pageRoom, roomPattern, socketRoom } from '../room';
+import { roomPattern, socketRoom } from '../../socket';
+import { pageRoom } from '../room';
 import { examplePage } from '../../../views/example';
 import type { Feature } from '../feature';
 import { exampleHandler } from './handler';

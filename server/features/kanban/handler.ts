@@ -1,7 +1,4 @@
-import type { Connection } from '../../socket/connection';
-import { SocketError } from '../../socket/errors';
-import { defineHandler, type Handler } from '../../socket/handler';
-import type { SocketService } from '../../socket/service';
+import { defineHandler, type Handler, type Session, SocketError, type Sockets } from '../../socket';
 import type { StateStore } from '../../store/store';
 import { BoardError, execute, kanbanLimits, newBoard, type Board, type Command, type Op } from './board';
 import { kanban } from './protocol';
@@ -22,7 +19,7 @@ export function kanbanHandler(store: StateStore, options: KanbanHandlerOptions =
    * One command: read-modify-write of the board in the store (so concurrent commands, from this
    * node or another, are applied one after the other), then the op to everyone in the room.
    */
-  async function run(svc: SocketService, conn: Connection, cmd: Command): Promise<{ version: number; op?: Op }> {
+  async function run(svc: Sockets, conn: Session, cmd: Command): Promise<{ version: number; op?: Op }> {
     const channel = conn.channel;
     let op: Op | undefined;
     let board: Board;

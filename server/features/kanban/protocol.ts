@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 import { kanbanLimits as L } from './board';
 
 const cardId = z.string().regex(/^c\d{1,9}$/, 'card: an id like c12');

@@ -1,5 +1,5 @@
-import type { RouteOptions } from '../../socket/router';
-import { pageRoom, socketRoom } from '../room';
+import { roomRoute, type RouteOptions } from '../../socket';
+import { pageRoom } from '../room';
 import { kanbanPage } from '../../../views/examples/kanban';
 import type { Feature } from '../feature';
 import { kanbanLimits } from './board';
@@ -28,15 +28,13 @@ export function createKanbanFeature(options: KanbanFeatureOptions = {}): Feature
     });
     if (!sockets) return;
     const handler = kanbanHandler(store, { limits });
-    sockets.route(
-      `${path}/socket`,
-      (req, url, identity) => {
-        const room = socketRoom(url, 'lobby');
-        return { channel: `kanban:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
-      },
-      // One board per connection: no joining or publishing to other channels.
-      { anonymous: true, namespace: 'kanban', authorize: (conn, channel) => channel === conn.channel, rateLimit: options.rateLimit },
-    );
+    // One board per connection (`kanban:<room>`): no joining or publishing to other channels.
+    roomRoute(sockets, `${path}/socket`, {
+      namespace: 'kanban',
+      handler,
+      guest: (req, url) => guests.profile(req, url),
+      options: { rateLimit: options.rateLimit },
+    });
   };
 }
 

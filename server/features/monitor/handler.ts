@@ -1,6 +1,4 @@
-import type { Handler } from '../../socket/handler';
-import { defineHandler } from '../../socket/handler';
-import type { SocketService } from '../../socket/service';
+import { defineHandler, type Handler, type Sockets } from '../../socket';
 import { MetricsSampler, type Thresholds } from './metrics';
 import { monitor } from './protocol';
 
@@ -17,7 +15,7 @@ export interface MonitorOptions {
  * channel has members: the first connection starts it, the last one to close stops it, and
  * each tick checks the channel too (a client may also `leave` it), so nobody watching costs nothing.
  */
-export function createMonitorHandler(sockets: SocketService, o: MonitorOptions): { handler: Handler; sampler: MetricsSampler } {
+export function createMonitorHandler(sockets: Sockets, o: MonitorOptions): { handler: Handler; sampler: MetricsSampler } {
   const watchers = (except?: string) => sockets.getConnectionsByChannel(o.channel).filter((c) => c.id !== except).length;
   const sampler = new MetricsSampler({
     node: sockets.node,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 import type { Sample, Thresholds } from './metrics';
 
 /**

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Connection } from '../../socket/connection';
-import { ErrorCode, SocketError } from '../../socket/errors';
-import { defineHandler, type Handler } from '../../socket/handler';
+import { defineHandler, ErrorCode, type Handler, type Session, SocketError } from '../../socket';
 import type { StateStore } from '../../store/store';
 import { COLS, ROWS } from './formula';
 import { sheet, type Focus } from './protocol';
@@ -16,7 +14,7 @@ const hash = (s: string) => createHash('sha256').update(s).digest();
 /** Every tab of a user gets the same colour; every viewer computes the same one. */
 const colorOf = (userId: string) => colors[hash(userId)[0]! % colors.length]!;
 /** A presence key that does not reveal the connection id. */
-const keyOf = (conn: Connection) => hash(`focus:${conn.id}`).toString('base64url').slice(0, 12);
+const keyOf = (conn: Session) => hash(`focus:${conn.id}`).toString('base64url').slice(0, 12);
 
 /** Store keys: the route channel is `sheet:<room>`, which is also the sheet's key. */
 export const sheetKey = (channel: string) => channel;
@@ -24,7 +22,7 @@ const focusKey = (channel: string) => `${channel}:focus`;
 
 type FocusEntries = Record<string, Focus & { at: number }>;
 
-function focusOf(conn: Connection, ref: string | null): Focus {
+function focusOf(conn: Session, ref: string | null): Focus {
   return { key: keyOf(conn), userId: conn.profile.id, name: conn.profile.name, color: colorOf(conn.profile.id), ref };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineProtocol } from '../../socket/protocol';
+import { defineProtocol } from '../../socket';
 import { isRef } from './formula';
 import { MAX_INPUT_LENGTH, type CellView } from './sheet';
 

@@ -1,4 +1,5 @@
-import { pageRoom, socketRoom } from '../room';
+import { roomRoute } from '../../socket';
+import { pageRoom } from '../room';
 import { sheetPage } from '../../../views/examples/sheet';
 import type { Feature } from '../feature';
 import { createSheetHandler } from './handler';
@@ -16,12 +17,6 @@ export const sheetFeature: Feature = ({ router, sockets, store, guests }) => {
   });
   if (!sockets) return;
   const handler = createSheetHandler(store);
-  sockets.route('/examples/spreadsheet/socket', (req, url, identity) => {
-    const room = socketRoom(url, 'lobby');
-    return { channel: `sheet:${room}`, profile: identity?.profile ?? guests.profile(req, url), handler };
-  }, {
-    anonymous: true, namespace: 'sheet',
-    // One sheet per connection: no joining or publishing to other channels.
-    authorize: (conn, channel) => channel === conn.channel,
-  });
+  // One sheet per connection (`sheet:<room>`): no joining or publishing to other channels.
+  roomRoute(sockets, '/examples/spreadsheet/socket', { namespace: 'sheet', handler, guest: (req, url) => guests.profile(req, url) });
 };
