@@ -231,7 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** Config from an empty environment: every default. */
-export const defaultConfig: Config = loadConfig({});
+const defaultConfig: Config = loadConfig({});
 
 /** Options for createApp: any part of Config, socket and admin settings merged field by field. */
 export type ConfigInput = Partial<Omit<Config, 'monitor' | 'socket' | 'admin'>> & { socket?: Partial<Config['socket']>; admin?: Partial<Config['admin']> } & { monitor?: Partial<Config['monitor']> };

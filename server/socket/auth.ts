@@ -59,7 +59,7 @@ export class JwtAuthenticator implements Authenticator {
 }
 
 /** Prefix of the Sec-WebSocket-Protocol entry that carries a token (browsers cannot set headers). */
-export const bearerProtocol = 'bearer.';
+const bearerProtocol = 'bearer.';
 /** The subprotocol the server selects when a client offers a token that way. */
 export const wsforgeProtocol = 'wsforge';
 

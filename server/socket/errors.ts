@@ -43,8 +43,6 @@ export const CloseCode = {
   goingAway: 1001,
   /** Frame larger than `maxPayload` (sent by ws itself). */
   tooBig: 1009,
-  /** Unexpected server failure. */
-  internal: 1011,
   /** Policy violation: sustained abuse of the rate limit. */
   policy: 1008,
   /** Disconnected on purpose by the server or an admin: clients must not reconnect. */

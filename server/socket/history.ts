@@ -51,7 +51,7 @@ export function positionOf(data: string): { epoch: string; offset: number } | un
 }
 
 /** Embeds a position into an encoded frame without re-serializing it. */
-export function withPosition(data: string, epoch: string, offset: string): string {
+function withPosition(data: string, epoch: string, offset: string): string {
   return `{"offset":"${offset}","epoch":"${epoch}",${data.slice(1)}`;
 }
 

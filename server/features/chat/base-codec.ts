@@ -15,7 +15,7 @@ export interface BaseFrame {
  * Inbound Base types and the chat cmd each becomes. `nickname` and `create_room` are wsforge
  * extensions (Base has no way to rename or create a room on the server).
  */
-export const baseInboundTypes = ['message', 'typing', 'private', 'draw', 'cursor_move', 'code_update', 'nickname', 'create_room'] as const;
+const baseInboundTypes = ['message', 'typing', 'private', 'draw', 'cursor_move', 'code_update', 'nickname', 'create_room'] as const;
 
 const maxTypeLength = 64;
 

@@ -7,7 +7,7 @@ import { roomPattern } from '../room';
 /** Room the page and Base clients enter when no `?room=` is given (Base's default). */
 export const DEFAULT_ROOM = 'general';
 /** Rooms that exist from the start and are never recycled. */
-export const BUILTIN_ROOMS: readonly string[] = ['general', 'random'];
+const BUILTIN_ROOMS: readonly string[] = ['general', 'random'];
 /** Most rooms at once. At the limit, creating a room recycles the oldest empty non-built-in one. */
 export const MAX_ROOMS = 50;
 /** Messages a room keeps for late joiners (oldest dropped first). */

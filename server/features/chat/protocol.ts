@@ -13,7 +13,7 @@ const coordinate = z.number().min(-1e6).max(1e6);
  * What Base Framework's other examples send over /api/ws: relayed to the other members of the
  * room, validated and bounded, so Base's draw/editor pages keep working against wsforge.
  */
-export const baseRelay = z.discriminatedUnion('type', [
+const baseRelay = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('draw'),
     content: z.object({

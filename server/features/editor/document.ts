@@ -23,7 +23,7 @@ export interface StoredDoc {
 }
 
 /** The one shared type of an editor document: the Y.Text CodeMirror is bound to. */
-export const TEXT_NAME = 'code';
+const TEXT_NAME = 'code';
 
 /** Below this size (bytes) the stored encoding is never compacted: it is cheap enough as it is. */
 export const COMPACT_MIN_BYTES = 16 * 1024;
@@ -39,7 +39,7 @@ export const EditorError = {
 } as const;
 
 /** An empty document's encoding. */
-export const EMPTY_UPDATE: Uint8Array = Y.encodeStateAsUpdate(new Y.Doc());
+const EMPTY_UPDATE: Uint8Array = Y.encodeStateAsUpdate(new Y.Doc());
 
 export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 export const fromBase64 = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base64'));

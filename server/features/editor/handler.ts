@@ -7,7 +7,7 @@ import { editor } from './protocol';
 
 /** Store keys of a room: its document and its language. */
 export const docKey = (room: string) => `editor:${room}:doc`;
-export const languageKey = (room: string) => `editor:${room}:language`;
+const languageKey = (room: string) => `editor:${room}:language`;
 
 export interface EditorHandlerOptions {
   store: StateStore;

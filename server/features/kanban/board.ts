@@ -23,7 +23,7 @@ export const kanbanLimits = {
   maxTextLength: 500,
 };
 
-export const defaultColumns: ReadonlyArray<{ id: string; title: string }> = [
+const defaultColumns: ReadonlyArray<{ id: string; title: string }> = [
   { id: 'todo', title: 'To do' },
   { id: 'doing', title: 'Doing' },
   { id: 'done', title: 'Done' },

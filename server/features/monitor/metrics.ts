@@ -154,7 +154,7 @@ export interface Sources {
   read?(): Omit<Reading, 'counts'>;
 }
 
-export function readProcess(): Omit<Reading, 'counts'> {
+function readProcess(): Omit<Reading, 'counts'> {
   const mem = process.memoryUsage();
   return {
     timeUs: Number(process.hrtime.bigint() / 1000n),

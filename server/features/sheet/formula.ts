@@ -17,7 +17,7 @@
 export const COLS = 26;
 export const ROWS = 100;
 /** Deepest nesting of parentheses / unary signs a formula may have. */
-export const MAX_DEPTH = 64;
+const MAX_DEPTH = 64;
 
 export type ErrorCode = '#ERROR!' | '#REF!' | '#DIV/0!' | '#CYCLE!' | '#VALUE!' | '#NAME?' | '#NUM!';
 
@@ -43,9 +43,9 @@ export class FormulaError extends Error {
 // ---------- cell references ----------
 
 /** 'A' → 0, 'Z' → 25. */
-export const colIndex = (letters: string) => [...letters].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0) - 1;
+const colIndex = (letters: string) => [...letters].reduce((n, ch) => n * 26 + ch.charCodeAt(0) - 64, 0) - 1;
 export const colName = (i: number) => String.fromCharCode(65 + i);
-export const refName = (col: number, row: number) => `${colName(col)}${row + 1}`;
+const refName = (col: number, row: number) => `${colName(col)}${row + 1}`;
 
 /** Parses 'B12' to zero-based coordinates; undefined when it is not a reference inside the sheet. */
 export function parseRef(ref: string): { col: number; row: number } | undefined {
@@ -91,7 +91,7 @@ type Token =
 const numberRe = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
 const idRe = /^[A-Za-z_][A-Za-z0-9_]*/;
 
-export function tokenize(src: string): Token[] {
+function tokenize(src: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {

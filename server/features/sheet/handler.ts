@@ -6,7 +6,7 @@ import { sheet, type Focus } from './protocol';
 import { applyEdit, emptySheet, MAX_INPUT_LENGTH, snapshot, type EditResult, type SheetState } from './sheet';
 
 /** A focus entry older than this is not shown to late joiners (left behind by a node that died). */
-export const FOCUS_TTL_MS = 30 * 60_000;
+const FOCUS_TTL_MS = 30 * 60_000;
 
 const colors = ['#e8590c', '#1c7ed6', '#2b8a3e', '#ae3ec9', '#c92a2a', '#0b7285', '#e67700', '#5f3dc4', '#d6336c', '#0ca678'];
 
@@ -17,7 +17,7 @@ const colorOf = (userId: string) => colors[hash(userId)[0]! % colors.length]!;
 const keyOf = (conn: Session) => hash(`focus:${conn.id}`).toString('base64url').slice(0, 12);
 
 /** Store keys: the route channel is `sheet:<room>`, which is also the sheet's key. */
-export const sheetKey = (channel: string) => channel;
+const sheetKey = (channel: string) => channel;
 const focusKey = (channel: string) => `${channel}:focus`;
 
 type FocusEntries = Record<string, Focus & { at: number }>;

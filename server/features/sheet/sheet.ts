@@ -9,7 +9,7 @@ import { COLS, dependencies, evaluate, expandRange, FormulaError, isError, parse
 /** Longest input of one cell (text or formula), in characters. */
 export const MAX_INPUT_LENGTH = 500;
 /** All cell inputs of one sheet together, in characters: keeps the state (and the hello reply) small. */
-export const MAX_SHEET_CHARS = 100_000;
+const MAX_SHEET_CHARS = 100_000;
 /** Cells referenced by all formulas together, a range counting each of its cells: bounds recomputation work. */
 export const MAX_LINKS = 50_000;
 
@@ -66,7 +66,7 @@ export function snapshot(state: SheetState): { rev: number; cells: CellView[] } 
 }
 
 /** Control characters are dropped: a cell is one line of text. */
-export function normalizeInput(input: string): string {
+function normalizeInput(input: string): string {
   return input.replace(/\p{Cc}/gu, '');
 }
 
@@ -75,7 +75,7 @@ const numberInput = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 type Parsed = { kind: 'empty' } | { kind: 'number'; value: number } | { kind: 'text' } | { kind: 'formula'; ast: Node } | { kind: 'bad' };
 
 /** What an input is: empty, a number, text, a formula ('=…') or a formula that does not parse. */
-export function classify(input: string): Parsed {
+function classify(input: string): Parsed {
   const t = input.trim();
   if (t === '') return { kind: 'empty' };
   if (t.startsWith('=')) {
@@ -150,7 +150,7 @@ export function dependents(state: SheetState): Map<string, Set<string>> {
  * (Kahn's algorithm over the affected cells). Whatever cannot be ordered sits on a cycle or
  * reads one: it becomes #CYCLE!. Returns the cells whose value changed, `root` first.
  */
-export function recompute(state: SheetState, root: string, rev: number, rootParsed?: Parsed): string[] {
+function recompute(state: SheetState, root: string, rev: number, rootParsed?: Parsed): string[] {
   const index = dependents(state);
   const affected = new Set<string>([root]);
   const stack = [root];
