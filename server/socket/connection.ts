@@ -5,7 +5,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { WebSocket } from 'ws';
 import type { Codec } from './codec';
 import { CloseCode } from './errors';
-import type { WriteBatch } from './frame';
+import { textFrame, type BatchTarget, type WriteBatch } from './frame';
 import type { Inbox, InboxOwner } from './inbox';
 import type { SocketLimits } from './limits';
 import { ConnectionLog } from './log';
@@ -27,6 +27,10 @@ export interface RouteContext {
   /** The inbound frame budget of each connection (the service's, with the route's overrides). */
   readonly rateLimit: RateLimit;
   readonly limits: ConnectionLimits;
+  /** The route's write delay, or the service's. */
+  readonly writeDelayMs: number;
+  /** The service's write batch: every frame to a connection goes through it. */
+  readonly batch: WriteBatch;
   readonly log: Logger;
 }
 
@@ -44,7 +48,7 @@ export interface PendingAuth {
  * queue, a rate-limit bucket, a close promise) is made on first use, and what a route's
  * connections share lives in its RouteContext.
  */
-export class Connection implements Session, InboxOwner {
+export class Connection implements Session, InboxOwner, BatchTarget {
   readonly id = uuidv4();
   /** Set at upgrade, or by the `auth` frame on routes that authenticate in the first message. */
   profile: Profile;
@@ -137,19 +141,22 @@ export class Connection implements Session, InboxOwner {
     return new ConnectionLog(this.context.log, this);
   }
 
-  /** Sends one already-serialized frame (replies, errors, codec output). */
+  /** Sends one serialized frame to this connection alone (replies, errors, codec output). */
   send(data: string, bytes: number): void {
-    if (!this.writable) return;
-    this.ws.send(data);
-    this.count(bytes);
-    this.checkBacklog();
+    if (this.writable) this.sendFrame(textFrame(data, bytes), bytes);
   }
 
-  /** Sends a frame built once for many recipients (frame.ts), batched per event-loop turn. */
-  sendFrame(frame: Buffer, bytes: number, batch: WriteBatch): void {
+  /** Sends a built frame (frame.ts), possibly shared by many recipients, through the write batch. */
+  sendFrame(frame: Buffer, bytes: number): void {
     if (!this.writable) return;
-    batch.write(this, frame);
-    this.count(bytes);
+    this.context.batch.write(this, frame);
+    this.messagesOut++;
+    this.bytesOut += bytes;
+  }
+
+  /** The route's write delay (WS_WRITE_DELAY_MS or its own): how long frames to it are coalesced. */
+  get writeDelayMs(): number {
+    return this.context.writeDelayMs;
   }
 
   /** ws keeps the TCP socket private; the frame path writes to it directly. */
@@ -179,11 +186,6 @@ export class Connection implements Session, InboxOwner {
 
   private get writable(): boolean {
     return !this.closing && this.ws.readyState === WebSocket.OPEN;
-  }
-
-  private count(bytes: number): void {
-    this.messagesOut++;
-    this.bytesOut += bytes;
   }
 
   /** Starts a close handshake and forces it after `graceMs` if the peer does not answer. */

@@ -3,7 +3,7 @@ import { Channel } from './channel';
 import { Translations } from './codec';
 import type { Connection } from './connection';
 import { CloseCode, ErrorCode, SocketError } from './errors';
-import { textFrame, WriteBatch } from './frame';
+import { textFrame } from './frame';
 import type { SocketLimits } from './limits';
 import { encode, type Message } from './message';
 import type { Profile } from './profile';
@@ -42,7 +42,6 @@ export class Hub implements Delivery {
   /** Counters of connections that have closed, so status() totals survive them. */
   private readonly closedTotals = new Counters();
   private readonly startedAt = Date.now();
-  private readonly batch = new WriteBatch();
 
   constructor(private readonly options: HubOptions) {
     this.node = options.node;
@@ -231,7 +230,7 @@ export class Hub implements Delivery {
     for (const c of recipients) {
       if (except.length !== 0 && except.includes(c.id)) continue;
       if (c.replay !== undefined && target.type === 'channel' && c.intercepts(target.channel, data)) continue;
-      if (c.codec === undefined) c.sendFrame((frame ??= textFrame(data)), bytes, this.batch);
+      if (c.codec === undefined) c.sendFrame((frame ??= textFrame(data, bytes)), bytes);
       else (dialects ??= new Translations(data)).send(c, c.codec);
     }
   }

@@ -141,8 +141,11 @@ export class Inbound {
     if (!conn.channels.includes(frame.channel)) {
       throw new SocketError(ErrorCode.notMember, `not a member of channel "${frame.channel}": join it first`);
     }
-    if (conn.routeOptions.authorize) return this.authorized(conn, frame.channel, 'publish').then(() => this.handle(conn, frame));
-    return this.handle(conn, frame);
+    if (!conn.routeOptions.authorize) return this.handle(conn, frame);
+    // A sync hook keeps the frame sync: no promise, no inbox, and its writes share the turn's batch.
+    const allowed = conn.routeOptions.authorize(conn, frame.channel, 'publish');
+    if (allowed instanceof Promise) return allowed.then((ok) => this.handle(conn, permitted(ok, 'publish', frame)));
+    return this.handle(conn, permitted(allowed, 'publish', frame));
   }
 
   /** The built-in join: authorized, and resuming from `param.since` when given. */
@@ -153,7 +156,7 @@ export class Inbound {
       throw new SocketError(ErrorCode.forbidden, owner ? `channel "${frame.channel}" belongs to another route` : `this route's clients may join only "${namespace}:" channels`);
     }
     if (!authorize) throw new SocketError(ErrorCode.forbidden, 'this route lets clients join no channel (it has no authorize hook)');
-    await this.authorized(conn, frame.channel, 'join');
+    permitted(await authorize(conn, frame.channel, 'join'), 'join', frame);
     const since = parseSince(frame.param);
     if (since && !conn.codec) return resume(this.hub, conn, frame.channel, since);
     return { created: await this.hub.join(conn, frame.channel) };
@@ -165,12 +168,6 @@ export class Inbound {
     if (identity.profile.id !== conn.profile.id) throw new SocketError(ErrorCode.unauthorized, 'the new token is for another user');
     this.watchCredential(conn, identity.expiresAt);
     return { expiresAt: identity.expiresAt ?? null };
-  }
-
-  private async authorized(conn: Connection, channel: string, action: ChannelAction): Promise<void> {
-    if (!(await conn.routeOptions.authorize!(conn, channel, action))) {
-      throw new SocketError(ErrorCode.forbidden, `not allowed to ${action} channel "${channel}"`);
-    }
   }
 
   private handle(conn: Connection, frame: Message): unknown {
@@ -223,4 +220,10 @@ export class Inbound {
       return undefined;
     }
   }
+}
+
+/** The frame, when the route's `authorize` said yes; `forbidden` otherwise. */
+function permitted(allowed: boolean, action: ChannelAction, frame: Message): Message {
+  if (!allowed) throw new SocketError(ErrorCode.forbidden, `not allowed to ${action} channel "${frame.channel}"`);
+  return frame;
 }

@@ -87,6 +87,13 @@ const socketLimits = {
     min: 1000,
     doc: 'how long a channel frame is kept for resuming; a channel quiet this long starts a new epoch',
   },
+  writeDelayMs: {
+    env: 'WS_WRITE_DELAY_MS',
+    default: 0,
+    min: 0,
+    max: 1000,
+    doc: 'how long frames to one connection are coalesced before they are written (routes may set their own `writeDelayMs`); `0`: written once the current I/O phase is done. More trades at most this much latency for fewer syscalls: see the Benchmark section',
+  },
   clusterStatusTimeoutMs: {
     env: 'CLUSTER_STATUS_TIMEOUT_MS',
     default: 1_000,

@@ -9,6 +9,7 @@ import { socketDefaults, type SocketLimits } from './limits';
 import { peerAddress } from './client-address';
 import { Connection, type RouteContext } from './connection';
 import { CloseCode } from './errors';
+import { WriteBatch } from './frame';
 import { Gate } from './gate';
 import { HttpError } from './http-error';
 import { Hub } from './hub';
@@ -61,6 +62,8 @@ export class SocketService implements Sockets {
   private readonly log: Logger;
   private accepting = true;
   private readonly gate: Gate;
+  /** Every frame to every connection of this service goes out through it. */
+  private readonly batch = new WriteBatch();
 
   constructor(options: Partial<ServiceOptions> = {}) {
     const history = { size: options.historySize ?? socketDefaults.historySize, ttlMs: options.historyTtlMs ?? socketDefaults.historyTtlMs };
@@ -110,7 +113,8 @@ export class SocketService implements Sockets {
   /** What the connections of one route share; registered routes make theirs once. */
   private makeContext(path: string, options: RouteOptions): RouteContext {
     const o = this.options;
-    return { path, options, rateLimit: options.rateLimit ? { ...o.rateLimit, ...options.rateLimit } : o.rateLimit, limits: o, log: this.log };
+    const rateLimit = options.rateLimit ? { ...o.rateLimit, ...options.rateLimit } : o.rateLimit;
+    return { path, options, rateLimit, limits: o, writeDelayMs: options.writeDelayMs ?? o.writeDelayMs, batch: this.batch, log: this.log };
   }
 
   private contextOf(url: URL, options: RouteOptions): RouteContext {

@@ -137,4 +137,9 @@ export interface RouteOptions {
   presenceUpdates?: boolean;
   /** Inbound frame rate of each connection; default the service's `rateLimit`. */
   rateLimit?: Partial<RateLimit>;
+  /**
+   * Coalesce frames to each connection for this many ms (fewer syscalls and packets, at most
+   * this much more latency); default the service's `writeDelayMs` (WS_WRITE_DELAY_MS, 0).
+   */
+  writeDelayMs?: number;
 }

@@ -1,0 +1,111 @@
+/**
+ * The send path (frame.ts): our own frame encoder against a real ws client's parser at every
+ * length class, the write batch coalescing a turn's frames from an async handler into one write
+ * per socket, and a route's write delay (WS_WRITE_DELAY_MS) holding frames for its window.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { expect } from 'chai';
+import { z } from 'zod';
+import type { Feature } from '../server/features/feature';
+import { defineHandler, defineProtocol } from '../server/socket';
+import { textFrame } from '../server/socket/frame';
+import { closeAll, connect, eventually, startApp, type TestApp } from './helpers';
+import { RawSocket } from './raw-socket';
+
+const proto = defineProtocol({
+  client: {
+    /** Sends `count` frames of `size` characters to the sender, each after a microtask, or a loop turn. */
+    burst: z.object({ size: z.number().int().min(0).max(200_000), count: z.number().int().min(1).max(100), gap: z.enum(['microtask', 'turn']).default('microtask') }),
+  },
+  server: { chunk: z.object({ i: z.number(), text: z.string() }) },
+});
+
+const handler = defineHandler(proto, {
+  // Async on purpose: each write follows an await, where a microtask flush used to send each alone.
+  burst: async (sockets, session, { size, count, gap }) => {
+    const text = 'é'.repeat(size >> 1) + 'x'.repeat(size & 1);
+    for (let i = 0; i < count; i++) {
+      await (gap === 'turn' ? nextTurn() : Promise.resolve());
+      sockets.writeConnection(session.id, proto.message(session.channel, 'chunk', { i, text }));
+    }
+  },
+});
+
+const feature: Feature = ({ sockets }) => {
+  sockets?.route('/send/socket', () => ({ channel: 'send', handler }), { anonymous: true });
+  sockets?.route('/send/delayed', () => ({ channel: 'delayed', handler }), { anonymous: true, writeDelayMs: 80 });
+};
+
+/**
+ * A raw client, and a count of the writes the server's TCP socket for it makes (its `_write` and
+ * `_writev` calls: each is one syscall's worth), from the moment it is set up.
+ */
+async function rawClient(t: TestApp, path: string): Promise<{ raw: RawSocket; writes: () => number }> {
+  const before = new Set(t.app.sockets!.getConnections().map((c) => c.id));
+  const raw = await RawSocket.open(t.port, path);
+  const conn = await eventually(() => {
+    const c = t.app.sockets!.getConnections().find((x) => !before.has(x.id));
+    expect(c).to.not.equal(undefined);
+    return c!;
+  });
+  const socket = conn.socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  let writes = 0;
+  for (const m of ['_write', '_writev'] as const) {
+    const original = socket[m]!;
+    socket[m] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return original.apply(this, args);
+    };
+  }
+  return { raw, writes: () => writes };
+}
+
+describe('send path', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApp({ features: [feature], examplesEnabled: false });
+  });
+  after(closeAll);
+
+  it('encodes text frames of every length class as a real ws client parses them (7, 16 and 64-bit lengths, UTF-8)', async () => {
+    const c = await connect(t.url('/send/socket'));
+    for (const size of [0, 1, 125, 126, 127, 65_535, 65_536, 70_001]) {
+      const from = c.frames.length;
+      c.send({ cmd: 'burst', param: { size, count: 1 } });
+      const f = await c.waitFor((x) => x.cmd === 'chunk' && c.frames.indexOf(x) >= from);
+      expect(Buffer.byteLength(f.param.text), `size ${size}`).to.equal(size);
+    }
+    // And the header bytes themselves, for the boundaries.
+    expect([...textFrame('a'.repeat(125)).subarray(0, 2)]).to.deep.equal([0x81, 125]);
+    expect([...textFrame('a'.repeat(126)).subarray(0, 4)]).to.deep.equal([0x81, 126, 0, 126]);
+    expect([...textFrame('a'.repeat(65_536)).subarray(0, 10)]).to.deep.equal([0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+  });
+
+  it('sends the frames an async handler writes in one turn, after awaits, in one write', async () => {
+    const { raw, writes } = await rawClient(t, '/send/socket');
+    raw.text(JSON.stringify({ cmd: 'burst', param: { size: 100, count: 20 } }));
+    await eventually(() => expect(raw.texts.filter((x) => x.includes('"chunk"'))).to.have.length(20));
+    expect(writes(), 'socket writes for 20 frames written in one turn').to.equal(1);
+    raw.destroy();
+  });
+
+  it('holds frames for the route write delay and sends what came in that window together', async () => {
+    const { raw, writes } = await rawClient(t, '/send/delayed');
+    const sent = Date.now();
+    raw.text(JSON.stringify({ cmd: 'burst', param: { size: 100, count: 10, gap: 'turn' } }));
+    await eventually(() => expect(raw.texts.filter((x) => x.includes('"chunk"'))).to.have.length(10));
+    expect(Date.now() - sent, 'the first frames waited out the delay').to.be.at.least(70);
+    expect(writes(), '10 frames written over 10 turns, within one 80 ms window').to.equal(1);
+    raw.destroy();
+  });
+
+  it('without a delay, frames written over several turns go out as they come', async () => {
+    const { raw, writes } = await rawClient(t, '/send/socket');
+    const sent = Date.now();
+    raw.text(JSON.stringify({ cmd: 'burst', param: { size: 100, count: 10, gap: 'turn' } }));
+    await eventually(() => expect(raw.texts.filter((x) => x.includes('"chunk"'))).to.have.length(10));
+    expect(Date.now() - sent).to.be.below(70);
+    expect(writes(), 'one write per turn').to.equal(10);
+    raw.destroy();
+  });
+});
