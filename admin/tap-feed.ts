@@ -61,7 +61,7 @@ export class TapFeed {
   /** Frames from or to an admin socket, and presence updates in the admins' route channel. */
   private isAdminTraffic(entry: TapEntry): boolean {
     if (entry.conn !== undefined) return this.svc.getConnection(entry.conn)?.route === adminSocketPath;
-    return entry.channel === adminChannel && entry.cmd === 'online-update';
+    return entry.channel === adminChannel && entry.cmd === 'presence-diff';
   }
 }
 

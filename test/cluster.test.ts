@@ -44,7 +44,12 @@ function startInProcessNode(redis: RedisServer, prefix: string, nodeId: string, 
 /** A frame with the position the bus stamped on it (channel frames, when history is on). */
 type Stamped = Frame & Partial<Position>;
 const chatSocket = (room: string, name: string) => `/examples/chat/socket?room=${room}&name=${name}`;
-const isOnline = (userId: string, connected: boolean) => (f: Frame) => f.cmd === 'online-update' && f.param.userId === userId && f.param.connected === connected;
+/** A presence-diff's changes: [user id, joined (true) or left (false), name]. */
+const changes = (f: Frame): Array<[string, boolean, string]> =>
+  f.cmd === 'presence-diff'
+    ? [...f.param.joins.map((u: { userId: string; name: string }) => [u.userId, true, u.name]), ...f.param.leaves.map((u: { userId: string; name: string }) => [u.userId, false, u.name])]
+    : [];
+const isOnline = (userId: string, connected: boolean) => (f: Frame) => changes(f).some(([id, joined]) => id === userId && joined === connected);
 
 describe('cluster: three node processes on one Redis', function () {
   this.timeout(30_000);
@@ -169,11 +174,11 @@ describe('cluster: three node processes on one Redis', function () {
     expect(users.find((x) => x.id === a.userId)!.name).to.equal('pia');
   });
 
-  it("sends online-update on a user's first join anywhere and last leave anywhere only", async () => {
+  it("announces a user's first join anywhere and last leave anywhere only", async () => {
     const room = 'chat:ou';
     const watcher = await chatTab(nodes[0]!.url(chatSocket('ou', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
     const w = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const updates = (userId: string) => watcher.c.frames.filter((f) => f.channel === room && f.cmd === 'online-update' && f.param.userId === userId).map((f) => f.param.connected);
+    const updates = (userId: string) => watcher.c.frames.filter((f) => f.channel === room).flatMap(changes).filter(([id]) => id === userId).map(([, joined]) => joined);
     /** A frame published now reaches the watcher after anything published before it in the room (Redis's one order). */
     let marks = 0;
     const barrier = async () => {
@@ -211,7 +216,7 @@ describe('cluster: three node processes on one Redis', function () {
     await nodes[2]!.kill();
     const gone = await watcher.c.waitFor((f) => f.channel === room && isOnline(doomed.userId, false)(f), nodeTtlMs + 4 * heartbeatMs + 2000);
     const noticedMs = Date.now() - killedAt;
-    expect(gone.param.name).to.equal('xia');
+    expect(changes(gone).find(([id]) => id === doomed.userId)![2]).to.equal('xia');
     expect(noticedMs, 'not before the TTL ran out').to.be.at.least(nodeTtlMs - heartbeatMs);
     const s = await n0.app.sockets!.clusterStatus();
     expect(s.nodes).to.have.members(['n0', 'n1', 'n2']);
@@ -525,7 +530,7 @@ describe('cluster: presence after a Redis restart', function () {
     }
   }
 
-  it('writes each node\'s presence back once Redis is back empty: same users everywhere, tabs per node, no online-update', async () => {
+  it('writes each node\'s presence back once Redis is back empty: same users everywhere, tabs per node, no presence-diff', async () => {
     const cookie = () => guestCookie(nodes[0]!.httpUrl('/examples/chat'));
     const [u, v, w] = await Promise.all([cookie(), cookie(), cookie()]);
     // uma: two tabs on q1 and one on q2; vic on q3; wes on q0 (in process).
@@ -551,7 +556,7 @@ describe('cluster: presence after a Redis restart', function () {
     });
     // What Redis must hold again: the same, but one tab of uma's on q1 closes while Redis is down.
     const expected = Object.fromEntries(Object.entries(held).map(([key, value]) => [key, Array.isArray(value) || !value[`q1\t${uma}`] ? value : { ...value, [`q1\t${uma}`]: '1' }]));
-    const updatesBefore = stay.map((t) => t.c.frames.filter((f) => f.cmd === 'online-update').length);
+    const updatesBefore = stay.map((t) => t.c.frames.filter((f) => f.cmd === 'presence-diff').length);
 
     await redis.kill();
     await u1b.c.close();
@@ -566,10 +571,10 @@ describe('cluster: presence after a Redis restart', function () {
     const backMs = Date.now() - restartedAt;
     expect((await n0.app.sockets!.presence(room)).map((x) => x.id).sort()).to.deep.equal(everyone);
     for (const n of nodes) expect(n.log.some((l) => l.includes('presence written back')), `${n.id} wrote its presence back`).to.equal(true);
-    // Silent, the tab that closed meanwhile included: nothing published before this mark was an online-update.
+    // Silent, the tab that closed meanwhile included: nothing published before this mark was a presence-diff.
     n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n: 1 } });
     for (const t of stay) await t.c.waitFor({ cmd: 'mark', param: { n: 1 } }, 3000);
-    expect(stay.map((t) => t.c.frames.filter((f) => f.cmd === 'online-update').length)).to.deep.equal(updatesBefore);
+    expect(stay.map((t) => t.c.frames.filter((f) => f.cmd === 'presence-diff').length)).to.deep.equal(updatesBefore);
     console.log(`      presence complete again on every node and in Redis ${backMs} ms after Redis was back (down ≈ 500 ms)`);
 
     // The counts are right, not just present: uma leaves with her last tab, and is announced once.
@@ -586,8 +591,8 @@ describe('cluster: presence after a Redis restart', function () {
     for (const t of [v3, w0]) {
       await t.c.waitFor({ cmd: 'mark', param: { n: 2 } }, 3000);
       // In the room (the chat's directory channel has its own).
-      const later = t.c.frames.filter((f) => f.cmd === 'online-update').slice(updatesBefore[stay.indexOf(t)]).filter((f) => f.channel === room);
-      expect(later.map((f) => `${f.param.userId === uma ? 'uma' : 'xan'}:${f.param.connected}`)).to.deep.equal(['uma:false', 'xan:true']);
+      const later = t.c.frames.filter((f) => f.cmd === 'presence-diff').slice(updatesBefore[stay.indexOf(t)]).filter((f) => f.channel === room);
+      expect(later.flatMap(changes).map(([id, joined]) => `${id === uma ? 'uma' : 'xan'}:${joined}`)).to.deep.equal(['uma:false', 'xan:true']);
     }
   });
 });
@@ -752,15 +757,13 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
         expect(offsets).to.deep.equal([...new Set(offsets)].sort((x, y) => x - y));
         expect(c.frames.some((f) => f.cmd === 'recovery-failed')).to.equal(false);
       }
-      // Presence is volatile: `back` sees `other` arrive live; `other` joined later and gets no
-      // replayed arrival (presence stays out of history; on Redis, `back`'s own announcement may
-      // still be in flight when `other` joins, so it may see that one live). Neither is told of
-      // its own arrival; `presence` lists both.
-      const arrivals = [back, other].map((c) => c.frames.filter((f) => f.cmd === 'online-update' && f.param.connected).map((f) => f.param.userId));
-      const otherId = arrivals[0]![0];
-      expect(arrivals[0]).to.have.length(1);
-      expect(arrivals[1]!.length).to.be.at.most(1);
-      expect(arrivals[1]).to.not.include(otherId);
+      // Presence is volatile: no presence-diff is replayed (none carries a position), and `back`
+      // sees `other` arrive live. Every member is told of an arrival, the arriving one too;
+      // `presence` lists all three.
+      const otherId = to().app.sockets!.getConnections().find((x) => x.channel === `elsewhere${nextChannel}`)!.profile.id;
+      const diffs = (c: TestClient) => c.frames.filter((f) => f.channel === channel && f.cmd === 'presence-diff');
+      for (const c of [back, other]) expect(diffs(c).every((f) => (f as Stamped).offset === undefined), 'presence is not in history').to.equal(true);
+      await eventually(() => expect(diffs(back).flatMap((f) => f.param.joins.map((u: { userId: string }) => u.userId))).to.include(otherId), 3000);
       const present = await other.request(channel, 'presence', {});
       expect(present.param.users.map((u: { id: string }) => u.id)).to.include(otherId);
       expect(present.param.users).to.have.length(3); // the publisher, `back` and `other`

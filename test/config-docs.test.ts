@@ -91,6 +91,8 @@ describe('socket limits (server/socket/limits.ts)', () => {
       maxChannelNameLength: 128,
       historySize: 100,
       historyTtlMs: 300_000,
+      presenceIntervalMs: 200,
+      presenceListMax: 100,
       writeDelayMs: 0,
       clusterStatusTimeoutMs: 1_000,
       rateLimit: { perSecond: 50, burst: 100, maxStrikes: 250 },

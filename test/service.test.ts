@@ -165,11 +165,13 @@ describe('SocketService', () => {
       expect(conn.userAgent).to.equal('wsforge-test/1.0');
       expect(conn.started).to.be.within(before, after);
       expect(conn.lastActivity).to.be.within(conn.started, after);
+      // Out: its own arrival's presence-diff (every member is told, the joiner too), then the reply.
+      const arrival = await c.waitFor({ cmd: 'presence-diff' });
       expect(conn).to.deep.include({
         messagesIn: 1,
         bytesIn: Buffer.byteLength(JSON.stringify(whoami)),
-        messagesOut: 1,
-        bytesOut: Buffer.byteLength(JSON.stringify(reply)),
+        messagesOut: 2,
+        bytesOut: Buffer.byteLength(JSON.stringify(reply)) + Buffer.byteLength(JSON.stringify(arrival)),
         errors: 0,
       });
 
@@ -178,8 +180,8 @@ describe('SocketService', () => {
       const echo = await c.request('room1', 'echo', { text: 'hé' });
       expect(conn.lastActivity).to.be.greaterThan(seen);
       expect(conn.messagesIn).to.equal(2);
-      expect(conn.messagesOut).to.equal(2);
-      expect(conn.bytesOut).to.equal(Buffer.byteLength(JSON.stringify(reply)) + Buffer.byteLength(JSON.stringify(echo)));
+      expect(conn.messagesOut).to.equal(3);
+      expect(conn.bytesOut).to.equal(Buffer.byteLength(JSON.stringify(reply)) + Buffer.byteLength(JSON.stringify(arrival)) + Buffer.byteLength(JSON.stringify(echo)));
 
       const other = await peer('/t?ch=room1');
       expect(other.id).to.match(uuidV4).and.not.equal(conn.id);
@@ -314,58 +316,79 @@ describe('SocketService', () => {
     });
   });
 
-  describe('online-update', () => {
-    it('tells the other members, not the joiner, when a connection joins and leaves', async () => {
+  describe('presence-diff', () => {
+    const diffs = (c: TestClient, channel?: string) => c.frames.filter((f) => f.cmd === 'presence-diff' && (channel === undefined || f.channel === channel));
+    const names = (f: Frame) => ({ joins: f.param.joins.map((u: { userId: string }) => u.userId), leaves: f.param.leaves.map((u: { userId: string }) => u.userId), count: f.param.count });
+
+    it('tells every member, the joiner too, when a user joins and leaves a channel, with its user count', async () => {
       await start();
       const a = await peer('/t?ch=room&user=ua&name=Ann');
-      const markA = a.c.frames.length;
       const b = await peer('/t?ch=room&user=ub&name=Bob');
       // include, not equal: channel broadcasts may carry delivery metadata (history position).
-      expect(await a.c.waitFor({ cmd: 'online-update' })).to.deep.include({
+      expect(await a.c.waitFor((f) => f.cmd === 'presence-diff' && f.param.joins.some((u: { userId: string }) => u.userId === 'ub'))).to.deep.include({
         channel: 'room',
-        cmd: 'online-update',
-        param: { userId: 'ub', name: 'Bob', connected: true },
+        cmd: 'presence-diff',
+        param: { joins: [{ userId: 'ub', name: 'Bob' }], leaves: [], count: 2 },
       });
-      await b.c.sync();
-      expect(b.c.since(0, { cmd: 'online-update' }), 'the joiner is not told about itself').to.deep.equal([]);
+      await b.c.waitFor({ cmd: 'presence-diff', param: { joins: [{ userId: 'ub', name: 'Bob' }], leaves: [], count: 2 } });
 
       // Through the built-in cmds too, on the joined channel.
       await a.c.request('side', 'join');
       await b.c.request('side', 'join');
-      await a.c.waitFor({ channel: 'side', cmd: 'online-update', param: { userId: 'ub', name: 'Bob', connected: true } });
+      await a.c.waitFor({ channel: 'side', cmd: 'presence-diff', param: { joins: [{ userId: 'ub', name: 'Bob' }], leaves: [], count: 2 } });
       await b.c.request('side', 'leave');
-      await a.c.waitFor({ channel: 'side', cmd: 'online-update', param: { userId: 'ub', name: 'Bob', connected: false } });
+      await a.c.waitFor({ channel: 'side', cmd: 'presence-diff', param: { joins: [], leaves: [{ userId: 'ub', name: 'Bob' }], count: 1 } });
 
       await b.c.close();
-      await a.c.waitFor({ channel: 'room', cmd: 'online-update', param: { userId: 'ub', name: 'Bob', connected: false } });
+      await a.c.waitFor({ channel: 'room', cmd: 'presence-diff', param: { joins: [], leaves: [{ userId: 'ub', name: 'Bob' }], count: 1 } });
       await a.c.sync();
-      expect(a.c.since(markA, { cmd: 'online-update' }).map((f) => [f.channel, f.param.connected])).to.deep.equal([
-        ['room', true],
-        ['side', true],
-        ['side', false],
-        ['room', false],
+      expect(diffs(a.c).map((f) => [f.channel, ...Object.values(names(f))])).to.deep.equal([
+        ['room', ['ua'], [], 1],
+        ['room', ['ub'], [], 2],
+        ['side', ['ua'], [], 1],
+        ['side', ['ub'], [], 2],
+        ['side', [], ['ub'], 1],
+        ['room', [], ['ub'], 1],
       ]);
-      expect(b.c.frames.filter((f) => f.cmd === 'online-update' && f.param.userId === 'ua'), 'b was told when it joined side after a').to.deep.equal([]);
+      expect(diffs(b.c).some((f) => f.param.joins.some((u: { userId: string }) => u.userId === 'ua')), 'b was told of nobody who joined before it').to.equal(false);
+    });
+
+    it('coalesces the joins and leaves of one interval into one frame per member, and cancels a leave and rejoin', async () => {
+      await start({ presenceIntervalMs: 300 });
+      const watcher = await peer('/t?ch=room&user=uw&name=Wes');
+      await watcher.c.waitFor({ cmd: 'presence-diff' });
+      // Within the interval after that announcement: five arrivals, one of them leaving and coming back.
+      const arrivals = await Promise.all([1, 2, 3, 4, 5].map((i) => peer(`/t?ch=room&user=u${i}&name=N${i}`)));
+      const loop = sockets.readLoop(arrivals[4]!.id);
+      await arrivals[4]!.c.close();
+      await loop;
+      await peer('/t?ch=room&user=u5&name=N5');
+      const next = await watcher.c.waitFor((f) => f.cmd === 'presence-diff' && f.param.count === 6, 2000);
+      expect(names(next).joins).to.have.members(['u1', 'u2', 'u3', 'u4', 'u5']);
+      expect(names(next).leaves).to.deep.equal([]);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(diffs(watcher.c).length, 'its own arrival, then one frame for all five').to.equal(2);
     });
 
     it('announces a user with two tabs once on the first join and once on the last leave', async () => {
       await start();
       const watcher = await peer('/t?ch=room');
       const tab1 = await peer('/t?ch=room&user=u1&name=Ann');
-      await watcher.c.waitFor({ cmd: 'online-update', param: { userId: 'u1', name: 'Ann', connected: true } });
+      await watcher.c.waitFor({ cmd: 'presence-diff', param: { joins: [{ userId: 'u1', name: 'Ann' }], leaves: [], count: 2 } });
       const tab2 = await peer('/t?ch=room&user=u1&name=Ann');
       expect(sockets.getUsersByChannel('room')).to.have.deep.members([watcher.conn.profile, { id: 'u1', name: 'Ann' }]);
       const loop1 = sockets.readLoop(tab1.id);
       await tab1.c.close();
       await loop1;
+      await new Promise((r) => setTimeout(r, 300));
       await watcher.c.sync();
-      const ann = (f: Frame) => f.cmd === 'online-update' && f.param.userId === 'u1';
-      expect(watcher.c.since(0, ann).map((f) => f.param.connected), 'after the second tab joined and the first left').to.deep.equal([true]);
+      const ann = (f: Frame) => f.cmd === 'presence-diff' && [...f.param.joins, ...f.param.leaves].some((u: { userId: string }) => u.userId === 'u1');
+      expect(watcher.c.since(0, ann).map((f) => f.param.joins.length > 0), 'after the second tab joined and the first left').to.deep.equal([true]);
       const loop2 = sockets.readLoop(tab2.id);
       await tab2.c.close();
       await loop2;
-      await watcher.c.sync();
-      expect(watcher.c.since(0, ann).map((f) => f.param.connected)).to.deep.equal([true, false]);
+      await watcher.c.waitFor({ cmd: 'presence-diff', param: { joins: [], leaves: [{ userId: 'u1', name: 'Ann' }], count: 1 } });
+      expect(watcher.c.since(0, ann).map((f) => f.param.joins.length > 0)).to.deep.equal([true, false]);
     });
 
     it('is not sent for users of a route with presenceUpdates: false, who are still in presence and still told of others', async () => {
@@ -377,17 +400,32 @@ describe('SocketService', () => {
         { id: 'uq', name: 'Quinn' },
       ]);
       const loud = await peer('/t?ch=room&user=ul&name=Lou');
-      await quiet.c.waitFor({ cmd: 'online-update', param: { userId: 'ul', name: 'Lou', connected: true } });
+      await quiet.c.waitFor({ cmd: 'presence-diff', param: { joins: [{ userId: 'ul', name: 'Lou' }], leaves: [], count: 3 } });
       const loop = sockets.readLoop(quiet.id);
       await quiet.c.close();
       await loop;
       await loud.c.close();
-      await watcher.c.waitFor({ cmd: 'online-update', param: { userId: 'ul', name: 'Lou', connected: false } });
-      expect(watcher.c.frames.filter((f) => f.cmd === 'online-update').map((f) => [f.param.userId, f.param.connected])).to.deep.equal([
-        ['ul', true],
-        ['ul', false],
-      ]);
+      await watcher.c.waitFor((f) => f.cmd === 'presence-diff' && f.param.leaves.some((u: { userId: string }) => u.userId === 'ul'));
+      const mentioned = diffs(watcher.c).flatMap((f) => [...f.param.joins, ...f.param.leaves].map((u: { userId: string }) => u.userId));
+      expect(mentioned).to.not.include('uq');
+      expect(mentioned).to.include.members(['uw', 'ul']);
       expect((await watcher.c.request('room', 'presence')).param.users).to.deep.equal([{ id: 'uw', name: 'Wes' }]);
+    });
+
+    it('above presenceListMax sends the count alone, with frames per join bounded as the channel fills', async () => {
+      const listMax = 5;
+      const n = 60;
+      await start({ presenceIntervalMs: 50, presenceListMax: listMax, maxConnectionsPerIp: 1000 });
+      const peers: Peer[] = [];
+      for (let i = 0; i < n; i++) peers.push(await peer(`/t?ch=big&user=u${i}&name=N${i}`));
+      await new Promise((r) => setTimeout(r, 50 * Math.ceil(n / listMax) + 200));
+      await Promise.all(peers.map((p) => p.c.sync()));
+      const all = peers.flatMap((p) => diffs(p.c, 'big'));
+      const last = diffs(peers[0]!.c, 'big').at(-1)!;
+      expect(last.param.count, 'the last count is the whole channel').to.equal(n);
+      expect(all.filter((f) => f.param.count > listMax).every((f) => f.param.joins.length === 0 && f.param.leaves.length === 0), 'no names above the list max').to.equal(true);
+      // n² / 2 = 1,800 frames if every join were announced to every member.
+      expect(all.length / n, 'presence frames per join').to.be.below(12);
     });
   });
 
@@ -545,9 +583,10 @@ describe('SocketService', () => {
       const loop = sockets.readLoop(a.id);
       await a.c.close();
       await loop;
+      await b.c.waitFor((f) => f.cmd === 'presence-diff' && f.param.leaves.some((u: { userId: string }) => u.userId === a.conn.profile.id));
       const after = sockets.status().counts;
       expect(after).to.deep.include({ connections: 1, messagesIn: before.messagesIn, bytesIn: before.bytesIn, errors: 1 });
-      expect(after.messagesOut).to.equal(before.messagesOut + 1, "b's online-update about a leaving");
+      expect(after.messagesOut).to.equal(before.messagesOut + 1, "b's presence-diff about a leaving");
       expect(sockets.status().connections.map((c) => c.id)).to.deep.equal([b.id]);
     });
 
@@ -834,9 +873,11 @@ describe('SocketService', () => {
         code: 4008,
         reason: 'slow consumer: outbound buffer limit exceeded',
       });
-      await eventually(() => expect(healthy.c.since(mark).length).to.equal(sent), 5000);
+      // Flood frames only: presence-diffs about the two arrivals and the cut-off may land among them.
+      const floods = () => healthy.c.since(mark, { cmd: 'flood' });
+      await eventually(() => expect(floods().length).to.equal(sent), 5000);
       expect(Date.now() - floodEnd, 'healthy client caught up').to.be.below(5000);
-      expect(healthy.c.since(mark).map((f) => f.param.seq)).to.deep.equal(range(sent));
+      expect(floods().map((f) => f.param.seq)).to.deep.equal(range(sent));
       expect(healthy.c.isOpen).to.equal(true);
       expect(sockets.getConnectionsByChannel('flood')).to.deep.equal([healthy.conn]);
     });

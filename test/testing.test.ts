@@ -10,6 +10,7 @@ import type { Config } from '../server/config';
 import { createKanbanFeature } from '../server/features/kanban/routes';
 import { GuestIdentity } from '../server/guest';
 import { defineHandler, defineProtocol, HttpError, type Message, SocketError, type TapEntry } from '../server/socket';
+import type { PresenceDiff, PresenceUser } from '../server/socket/message';
 import { MemoryStore } from '../server/store/memory-store';
 import { HandlerTest, PushError } from '../server/testing';
 import { closeAll, connect, startApp, type TestApp } from './helpers';
@@ -64,22 +65,43 @@ describe('test kit: the same answers as a real server', () => {
     expect(await session.request('sync', {}, { channel: 'kanban:elsewhere', ref: 'w' })).to.deep.equal(fromServer);
   });
 
-  it('delivers the same broadcasts: ops to the room, online-update to the others', async () => {
-    const a = await connect(t.url('/t/kanban/socket?room=parity-2'));
-    const b = await connect(t.url('/t/kanban/socket?room=parity-2'));
+  it('delivers the same broadcasts: ops to the room, presence-diff to every member', async () => {
     const kit = new HandlerTest();
     feature()({ router: Router(), sockets: kit, store: new MemoryStore(), guests: new GuestIdentity('s'), config: {} as Config });
+    // The server announces as soon as it may (a quiet channel at once, then at most every
+    // WS_PRESENCE_INTERVAL_MS), the kit when idle: each arrival is waited for, so each is one diff on both sides.
+    const counting = (n: number) => (f: Message) => f.cmd === 'presence-diff' && (f.param as PresenceDiff).count === n;
+    const a = await connect(t.url('/t/kanban/socket?room=parity-2'));
+    await a.waitFor(counting(1));
     const ka = await kit.connect({ url: '/t/kanban/socket?room=parity-2' });
+    await kit.idle();
+    const b = await connect(t.url('/t/kanban/socket?room=parity-2'));
+    await Promise.all([a.waitFor(counting(2)), b.waitFor(counting(2))]);
     const kb = await kit.connect({ url: '/t/kanban/socket?room=parity-2' });
+    await kit.idle();
     await a.request('', 'add', { column: 'todo', text: 'shared' });
     await ka.request('add', { column: 'todo', text: 'shared' });
     await b.sync();
     const shape = (f: Message) => ({ channel: f.channel, cmd: f.cmd, by: (f.param as { by?: string }).by?.startsWith('guest-'), version: (f.param as { version?: number }).version });
     const onServer = b.since(0).map(shape);
-    expect(onServer.map((f) => f.cmd)).to.deep.equal(['op']);
+    expect(onServer.map((f) => f.cmd)).to.deep.equal(['presence-diff', 'op']);
     expect(kb.received.map(shape)).to.deep.equal(onServer);
-    const arrivals = a.since(0, { cmd: 'online-update' }).map((f) => Object.keys(f.param as object).sort());
-    expect(ka.frames('online-update').map((f) => Object.keys(f.param as object).sort())).to.deep.equal(arrivals);
+    // Presence: the same frames, field for field (the guests' ids and names aside), the joiner told too.
+    const idOf = async (c: typeof a) => ((await c.request('', 'sync')).param as { me: { id: string } }).me.id;
+    const who = { [await idOf(a)]: 'a', [await idOf(b)]: 'b', [ka.profile.id]: 'a', [kb.profile.id]: 'b' };
+    const diffs = (frames: Message[]) =>
+      frames
+        .filter((f) => f.cmd === 'presence-diff')
+        .map((f) => {
+          const d = f.param as PresenceDiff;
+          const user = (u: PresenceUser) => ({ fields: Object.keys(u).sort(), who: who[u.userId], guest: u.name.startsWith('guest-') });
+          return { channel: f.channel, fields: Object.keys(d).sort(), joins: d.joins.map(user), leaves: d.leaves.map(user), count: d.count };
+        });
+    const diff = (whom: string, count: number) => ({ channel: 'kanban:parity-2', fields: ['count', 'joins', 'leaves'], joins: [{ fields: ['name', 'userId'], who: whom, guest: true }], leaves: [], count });
+    expect(diffs(a.since(0))).to.deep.equal([diff('a', 1), diff('b', 2)]);
+    expect(diffs(b.since(0))).to.deep.equal([diff('b', 2)]);
+    expect(diffs(ka.received)).to.deep.equal(diffs(a.since(0)));
+    expect(diffs(kb.received)).to.deep.equal(diffs(b.since(0)));
   });
 });
 
@@ -193,8 +215,12 @@ describe('test kit: sessions and delivery', () => {
     expect([a, a2, b].map((s) => s.frames('said').filter((f) => f.param.text === 'psst').length)).to.deep.equal([1, 1, 0]);
     await b.push('all', {});
     expect([a, a2, b].map((s) => s.frames('said').filter((f) => f.param.text === 'to all').length)).to.deep.equal([1, 1, 1]);
-    // Each first arrival is announced to the channel (to nobody else yet, for the first).
-    expect(kit.channelFrames('room').map((f) => f.cmd)).to.deep.equal(['online-update', 'online-update', 'said']);
+    // The first arrivals are announced to the channel when the kit is idle: one presence-diff, to every member.
+    await kit.idle();
+    expect(kit.channelFrames('room').map((f) => f.cmd)).to.deep.equal(['said', 'presence-diff']);
+    const arrivals = kit.sent.find((f) => f.msg.cmd === 'presence-diff' && f.msg.channel === 'room');
+    expect(arrivals).to.deep.include({ target: { type: 'channel', channel: 'room' }, except: [], to: [a.id, b.id] });
+    expect(arrivals?.msg.param).to.deep.equal({ joins: [{ userId: 'ann', name: 'Ann' }, { userId: 'bob', name: 'Bob' }], leaves: [], count: 2 });
   });
 
   it('applies the route rules to built-in joins and frames: namespace, authorize, membership', async () => {
@@ -223,16 +249,55 @@ describe('test kit: sessions and delivery', () => {
     const b = await kit.connect({ profile: bob, channel: 'room' });
     const a1 = await kit.connect({ profile: ann, channel: 'room' });
     const a2 = await kit.connect({ profile: ann, channel: 'room' });
+    await kit.idle();
     expect(await kit.presence('room')).to.deep.equal([bob, ann]);
     await a1.close();
+    await kit.idle();
     expect(await kit.presence('room')).to.deep.equal([bob, ann]);
     await a2.close();
+    await kit.idle();
     expect(await kit.presence('room')).to.deep.equal([bob]);
-    expect(b.frames('online-update').map((f) => f.param.connected)).to.deep.equal([true, false]);
+    expect(b.frames('presence-diff').map((f) => f.param)).to.deep.equal([
+      { joins: [{ userId: 'bob', name: 'Bob' }, { userId: 'ann', name: 'Ann' }], leaves: [], count: 2 },
+      { joins: [], leaves: [{ userId: 'ann', name: 'Ann' }], count: 1 },
+    ]);
     const quiet = new HandlerTest<typeof echo>(handler, { presenceUpdates: false });
     const q = await quiet.connect({ profile: bob, channel: 'room' });
     await quiet.connect({ profile: ann, channel: 'room' });
-    expect(q.frames('online-update')).to.deep.equal([]);
+    await quiet.idle();
+    expect(q.frames('presence-diff')).to.deep.equal([]);
+  });
+
+  it('coalesces joins and leaves into one presence-diff per channel when idle, cancels come-and-go, drops names above presenceListMax', async () => {
+    const kit = new HandlerTest<typeof echo>(handler, { limits: { presenceListMax: 2 } });
+    const as = (p: { id: string; name: string }) => ({ userId: p.id, name: p.name });
+    const cy = { id: 'cy', name: 'Cy' };
+    const dan = { id: 'dan', name: 'Dan' };
+    const b = await kit.connect({ profile: bob, channel: 'room' });
+    await kit.idle();
+    const a = await kit.connect({ profile: ann, channel: 'room' });
+    const c = await kit.connect({ profile: cy, channel: 'room' });
+    expect(b.frames('presence-diff'), 'nothing before the kit is idle').to.have.length(1);
+    await c.close(); // came and went before the announcement: in neither list
+    await kit.idle();
+    expect(b.frames('presence-diff').map((f) => f.param)).to.deep.equal([
+      { joins: [as(bob)], leaves: [], count: 1 },
+      { joins: [as(ann)], leaves: [], count: 2 },
+    ]);
+    expect(a.frames('presence-diff').map((f) => f.param), 'the joiner is told too').to.deep.equal([{ joins: [as(ann)], leaves: [], count: 2 }]);
+    // Gone and back between two announcements: nothing to say.
+    await kit.leave(a.id, 'room');
+    await kit.join(a.id, 'room');
+    await kit.idle();
+    expect(b.frames('presence-diff')).to.have.length(2);
+    // Above the limit only the count changes; at or below it, names again.
+    const d = await kit.connect({ profile: dan, channel: 'room' });
+    await kit.idle();
+    expect(b.frames('presence-diff').at(-1)?.param).to.deep.equal({ joins: [], leaves: [], count: 3 });
+    await d.close();
+    await kit.idle();
+    expect(b.frames('presence-diff').at(-1)?.param).to.deep.equal({ joins: [], leaves: [as(dan)], count: 2 });
+    expect(kit.channelFrames('room').every((f) => f.cmd === 'presence-diff')).to.equal(true);
   });
 
   it('disconnects a session or every tab of a user, with close-connection for 4000', async () => {
@@ -266,9 +331,10 @@ describe('test kit: sessions and delivery', () => {
     expect(full).to.equal('limit_exceeded');
     expect(await kit.join('gone', 'x').catch((e: SocketError) => e.code)).to.equal('unknown_connection');
     await a.push('echo', { text: 'x' });
+    await kit.idle(); // announces the arrivals in room and two
     stop();
     expect(kit.tap.active).to.equal(false);
-    expect(entries.map((e) => `${e.dir} ${e.target} ${e.cmd}`)).to.deep.equal(['out channel online-update', 'out conn opened', 'out channel online-update', 'in conn echo']);
+    expect(entries.map((e) => `${e.dir} ${e.target} ${e.cmd}`)).to.deep.equal(['out conn opened', 'in conn echo', 'out channel presence-diff', 'out channel presence-diff']);
     expect(kit.counts()).to.deep.include({ connections: 1, channels: 2, messagesIn: 1, errors: 0 });
     const status = kit.status();
     expect(status).to.deep.include({ node: 'n1' });

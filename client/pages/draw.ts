@@ -6,6 +6,7 @@ import type { DrawProtocol } from '../../server/features/draw/protocol';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { PresenceList } from '../presence';
 import { SnapshotSync } from '../snapshot';
 
 type Frame = ServerFrame<DrawProtocol>;
@@ -55,7 +56,7 @@ let clearedBy: string | undefined;
 const live = new Map<string, Stroke>(); // others' strokes in progress, by server key
 const mine = new Map<string, Mine>(); // this page's strokes until their commit comes back, by id
 let current: Mine | undefined; // the stroke under the pointer
-const users = new Map<string, string>();
+const people = new PresenceList();
 let color = '#1d2330';
 let size = 5;
 
@@ -102,8 +103,7 @@ const snapshot = new SnapshotSync<Frame>({
     for (const l of s.live) if (!l.key.startsWith(`${self}:`)) live.set(l.key, strokeOf(l));
     // Ours from a previous connection were committed when it closed: the snapshot has them.
     for (const [id, m] of mine) if (m !== current) mine.delete(id);
-    users.clear();
-    for (const u of s.users) users.set(u.id, u.name);
+    people.set(s.users);
     renderUsers();
   },
   apply,
@@ -156,13 +156,10 @@ function apply(frame: Frame): void {
       return showCursor(frame.param);
     case 'cursor-gone':
       return removeCursor(frame.param.id);
-    case 'online-update': {
-      const { userId, name, connected } = frame.param;
-      if (connected) users.set(userId, name);
-      else {
-        users.delete(userId);
-        for (const [id, c] of cursors) if (c.userId === userId) removeCursor(id);
-      }
+    case 'presence-diff': {
+      // Without names (a room above the server's list limit) cursors still go on cursor-gone or their timeout.
+      for (const { userId } of frame.param.leaves) for (const [id, c] of cursors) if (c.userId === userId) removeCursor(id);
+      if (people.apply(frame.param)) void fetchPeople();
       return renderUsers();
     }
     case 'error':
@@ -348,8 +345,15 @@ function userColor(id: string): string {
 }
 
 function renderUsers(): void {
+  // Above the server's list limit diffs carry the count only: show it instead of names.
+  if (!people.listed) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = `${people.count} ${people.count === 1 ? 'user' : 'users'}`;
+    return usersEl.replaceChildren(li);
+  }
   usersEl.replaceChildren(
-    ...[...users].map(([id, name]) => {
+    ...[...people.users].map(([id, name]) => {
       const li = document.createElement('li');
       const dot = document.createElement('span');
       dot.className = 'user-dot';
@@ -364,6 +368,21 @@ function renderUsers(): void {
       return li;
     }),
   );
+}
+
+/** The whole list again, once names are back (the room got small enough) after a while without them. */
+let fetchingPeople = false;
+async function fetchPeople(): Promise<void> {
+  if (fetchingPeople) return;
+  fetchingPeople = true;
+  try {
+    people.set((await socket.presence('')).users);
+    renderUsers();
+  } catch (e) {
+    console.warn(`draw presence failed: ${(e as Error).message}`);
+  } finally {
+    fetchingPeople = false;
+  }
 }
 
 // ---- toolbar -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { RequestError } from '../request';
 import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { PresenceList } from '../presence';
 import { SnapshotSync } from '../snapshot';
 
 type Frame = ServerFrame<KanbanProtocol>;
@@ -23,7 +24,7 @@ const noticeEl = byId('notice');
 const nameInput = byId<HTMLInputElement>('name-input');
 
 let board: Board | undefined;
-const users = new Map<string, string>();
+const people = new PresenceList();
 let me = '';
 
 // ---- socket ------------------------------------------------------------------------------
@@ -56,8 +57,7 @@ const snapshot = new SnapshotSync<Frame>({
     const s = await socket.request('', 'sync', {});
     board = s.board;
     me = s.me.id;
-    users.clear();
-    for (const u of s.users) users.set(u.id, u.name);
+    people.set(s.users);
     renderUsers();
   },
   apply,
@@ -80,12 +80,9 @@ function apply(frame: Frame): void {
       }
       return render();
     }
-    case 'online-update': {
-      const { userId, name, connected } = frame.param;
-      if (connected) users.set(userId, name);
-      else users.delete(userId);
+    case 'presence-diff':
+      if (people.apply(frame.param)) void fetchPeople();
       return renderUsers();
-    }
     case 'error':
       return notify(frame.param.message);
   }
@@ -323,13 +320,30 @@ function render(): void {
 }
 
 function renderUsers(): void {
+  // Above the server's list limit diffs carry the count only: show it instead of names.
+  if (!people.listed) return usersEl.replaceChildren(el('li', 'muted', `${people.count} ${people.count === 1 ? 'user' : 'users'}`));
   usersEl.replaceChildren(
-    ...[...users].map(([id, name]) => {
+    ...[...people.users].map(([id, name]) => {
       const li = el('li', id === me ? 'me' : undefined, name);
       if (id === me) li.title = 'you';
       return li;
     }),
   );
+}
+
+/** The whole list again, once names are back (the board got small enough) after a while without them. */
+let fetchingPeople = false;
+async function fetchPeople(): Promise<void> {
+  if (fetchingPeople) return;
+  fetchingPeople = true;
+  try {
+    people.set((await socket.presence('')).users);
+    renderUsers();
+  } catch (e) {
+    console.warn(`kanban presence failed: ${(e as Error).message}`);
+  } finally {
+    fetchingPeople = false;
+  }
 }
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;

@@ -55,9 +55,13 @@ export class RedisPresence implements Presence {
     return [...ids].map((id) => ({ id, name: fields[`#\t${id}`] ?? id }));
   }
 
+  async count(channel: string): Promise<number> {
+    return (await this.users(channel)).length;
+  }
+
   /**
    * Writes all this node's counts back after Redis lost them (restarted empty, or another node
-   * reaped this one); returns how many (channel, user) entries. Silent: no `online-update`, since
+   * reaped this one); returns how many (channel, user) entries. Silent: no `presence-diff`, since
    * nobody was told these users had left (except after a reap: docs/cluster.md).
    */
   async restore(): Promise<number> {

@@ -1,3 +1,4 @@
+import { Announcer } from './announcer';
 import type { Bus, Delivery, DisconnectTarget, Target } from './bus';
 import { Channel } from './channel';
 import { Translations } from './codec';
@@ -10,7 +11,7 @@ import type { Profile } from './profile';
 import { Counters, type Status } from './status';
 import { Tap } from './tap';
 
-export interface HubOptions extends Pick<SocketLimits, 'maxChannelsPerConnection' | 'maxChannelNameLength'> {
+export interface HubOptions extends Pick<SocketLimits, 'maxChannelsPerConnection' | 'maxChannelNameLength' | 'presenceIntervalMs' | 'presenceListMax'> {
   node: string;
   bus: Bus;
 }
@@ -42,10 +43,19 @@ export class Hub implements Delivery {
   /** Counters of connections that have closed, so status() totals survive them. */
   private readonly closedTotals = new Counters();
   private readonly startedAt = Date.now();
+  private readonly announcer: Announcer;
 
   constructor(private readonly options: HubOptions) {
     this.node = options.node;
     this.bus = options.bus;
+    const { presenceIntervalMs: intervalMs, presenceListMax: listMax } = options;
+    this.announcer = new Announcer(
+      { intervalMs, listMax },
+      // Presence is volatile (as in Centrifugo): kept out of history, so joins and leaves do not push
+      // messages out of it; a resumed client asks for the built-in `presence` instead.
+      (msg) => this.publish({ type: 'channel', channel: msg.channel }, msg, noneExcepted, true),
+      (channel) => this.bus.presence.count(channel),
+    );
   }
 
   /** The existing channel's own key, so its members share one string. */
@@ -150,11 +160,11 @@ export class Hub implements Delivery {
     return created;
   }
 
-  /** Cluster presence, and online-update to the others on the user's first join anywhere. */
+  /** Cluster presence, and a presence-diff join on the user's first join anywhere. */
   async arrive(conn: Connection, channel: string): Promise<void> {
     // Gone when the connection left (or closed) meanwhile: then there is nothing to count.
     if (!this.arriving.delete(`${conn.id}\t${channel}`)) return;
-    if ((await this.bus.presence.join(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, true, conn.id);
+    if ((await this.bus.presence.join(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announcer.joined(channel, conn.profile);
   }
 
   /** Removes the connection from a channel; resolves true when that removed the channel (last member). */
@@ -168,21 +178,18 @@ export class Hub implements Delivery {
       this.channels.delete(channel);
       await this.bus.unsubscribe({ type: 'channel', channel });
     }
-    if (counted && (await this.bus.presence.leave(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announce(conn.profile, channel, false, conn.id);
+    if (counted && (await this.bus.presence.leave(channel, conn.profile)) && conn.routeOptions.presenceUpdates !== false) this.announcer.left(channel, conn.profile);
     return removed;
-  }
-
-  /** online-update to the channel's other members, on a user's first join and last leave (cluster-wide). */
-  private announce(user: Profile, channel: string, connected: boolean, except?: string): void {
-    const msg = { channel, cmd: 'online-update', param: { userId: user.id, name: user.name, connected } };
-    // Presence is volatile (as in Centrifugo): kept out of history, so joins and leaves do not push
-    // messages out of it; a resumed client asks for the built-in `presence` instead.
-    this.publish({ type: 'channel', channel }, msg, except ? [except] : noneExcepted, true);
   }
 
   /** Bus callback: a user vanished with a dead node; tell the channel as if they had left. */
   userGone(channel: string, user: Profile): void {
-    this.announce(user, channel, false);
+    this.announcer.left(channel, user);
+  }
+
+  /** The service is closing: no announcement is sent any more. */
+  close(): void {
+    this.announcer.close();
   }
 
   /** Serializes once, whatever the number of recipients or nodes. */

@@ -11,7 +11,7 @@ export { defineHandler, type CommandContext, type Commands, type Hooks } from '.
 export { HttpError } from './http-error';
 export type { Log } from './log';
 export { socketDefaults, type SocketLimits } from './limits';
-export { FrameError, parseObject, type Message, type Ref } from './message';
+export { FrameError, parseObject, type Message, type PresenceDiff, type PresenceUser, type Ref } from './message';
 export type { Profile } from './profile';
 export type { Observer } from './observer';
 export { defineProtocol, type AnyProtocol, type ClientFrame, type ClientParam, type Protocol, type ReplyOf, type ServerFrame } from './protocol';

@@ -87,6 +87,18 @@ const socketLimits = {
     min: 1000,
     doc: 'how long a channel frame is kept for resuming; a channel quiet this long starts a new epoch',
   },
+  presenceIntervalMs: {
+    env: 'WS_PRESENCE_INTERVAL_MS',
+    default: 200,
+    min: 10,
+    doc: 'how often a channel\'s joins and leaves are announced, together, as one `presence-diff` per member',
+  },
+  presenceListMax: {
+    env: 'WS_PRESENCE_LIST_MAX',
+    default: 100,
+    min: 0,
+    doc: 'users in a channel above which `presence-diff` carries the count only, and is sent less often as the channel grows (at most every `WS_PRESENCE_INTERVAL_MS` × users ÷ this)',
+  },
   writeDelayMs: {
     env: 'WS_WRITE_DELAY_MS',
     default: 0,

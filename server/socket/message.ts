@@ -10,9 +10,23 @@ export interface Message<Cmd extends string = string, Param = unknown> {
 }
 export type Ref = string | number;
 
+/** A user as presence frames name them. */
+export interface PresenceUser {
+  userId: string;
+  name: string;
+}
+
+/** `presence-diff`: every join and leave of a channel since the last one, and how many users it has now. */
+export interface PresenceDiff {
+  joins: PresenceUser[];
+  leaves: PresenceUser[];
+  count: number;
+}
+
 /** Commands the service itself sends; every route's clients may receive them. */
 export interface BuiltinServerParams {
-  'online-update': { userId: string; name: string; connected: boolean };
+  /** A channel's joins and leaves since the last one (names only up to WS_PRESENCE_LIST_MAX users), and its user count. */
+  'presence-diff': PresenceDiff;
   'close-connection': { reason: string };
   /** The connection's credential expires soon: send `refresh` with a new token. */
   'token-expiring': { expiresAt: number };

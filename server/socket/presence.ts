@@ -10,6 +10,8 @@ export interface Presence {
   leave(channel: string, user: Profile): Promise<boolean>;
   /** Distinct users in the channel, one entry however many tabs or nodes. */
   users(channel: string): Promise<Profile[]>;
+  /** How many distinct users the channel has (what `users` would list). */
+  count(channel: string): Promise<number>;
 }
 
 /** Single-node presence. */
@@ -49,6 +51,10 @@ export class LocalPresence implements Presence {
 
   async users(channel: string): Promise<Profile[]> {
     return [...(this.channels.get(channel)?.values() ?? [])].map(({ id, name }) => ({ id, name }));
+  }
+
+  async count(channel: string): Promise<number> {
+    return this.channels.get(channel)?.size ?? 0;
   }
 
   /** The user's tabs in the channel (0: none). */

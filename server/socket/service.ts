@@ -80,7 +80,7 @@ export class SocketService implements Sockets {
     this.node = o.nodeId;
     this.log = o.logger.child({ node: this.node });
     this.gate = new Gate(o);
-    this.hub = new Hub({ node: this.node, bus: o.bus, maxChannelsPerConnection: o.maxChannelsPerConnection, maxChannelNameLength: o.maxChannelNameLength });
+    this.hub = new Hub({ ...o, node: this.node });
     this.inbound = new Inbound(this, this.hub, this.gate, this.routes, o);
     this.wss = new WebSocketServer({
       noServer: true,
@@ -346,6 +346,7 @@ export class SocketService implements Sockets {
     for (const c of all) c.close(CloseCode.goingAway, 'server shutting down', this.options.shutdownTimeoutMs);
     await Promise.all(all.map((c) => c.closed));
     this.wss.close();
+    this.hub.close();
     await this.options.bus.close();
   }
 }

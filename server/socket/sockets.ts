@@ -129,10 +129,9 @@ export interface RouteOptions {
    */
   authorize?: (session: Session, channel: string, action: ChannelAction) => boolean | Promise<boolean>;
   /**
-   * Send `online-update` to a channel when one of this route's users arrives in it (first tab)
-   * or leaves it (last tab). Default true. Turn it off for broadcast channels with thousands of
-   * members: each arrival goes to every member, so filling a channel of n costs n² frames.
-   * Presence is still tracked (the built-in `presence` and `sockets.presence()` answer).
+   * Announce this route's users to a channel (`presence-diff`, coalesced: docs/protocol.md) when
+   * they arrive in it (first tab) or leave it (last tab). Default true. Off, presence is still
+   * tracked (the built-in `presence` and `sockets.presence()` answer).
    */
   presenceUpdates?: boolean;
   /** Inbound frame rate of each connection; default the service's `rateLimit`. */

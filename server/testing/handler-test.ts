@@ -29,7 +29,7 @@ import { TestSession, type ConnectOptions, type KitInternals } from './test-sess
 /** Who a write went to, as `Sockets` names it. */
 export type Target = { type: 'channel'; channel: string } | { type: 'all' } | { type: 'user'; userId: string } | { type: 'conn'; connId: string };
 
-/** One frame the server sent (a write, an `online-update`, a `close-connection`), with who got it. */
+/** One frame the server sent (a write, a `presence-diff`, a `close-connection`), with who got it. */
 export interface Sent<P extends Protocol<any, any, any> = AnyProtocol> {
   target: Target;
   /** As the recipients parse it (JSON round trip). */
@@ -74,6 +74,8 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
   private readonly logger: Logger;
   /** Work still running: pushes, opens, closes (`idle()` waits for it). */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Channel → joins and leaves not announced yet (`idle()` announces them). */
+  private readonly unannounced = new Map<string, { joins: Map<string, Profile>; leaves: Map<string, Profile> }>();
 
   constructor(
     /** The handler of sessions connected without `url`. */
@@ -100,15 +102,20 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
     return session;
   }
 
-  /** Waits until no push, open or close is running and the event loop has turned (timers aside). */
+  /**
+   * Waits until no push, open or close is running and the event loop has turned (timers aside),
+   * then announces the joins and leaves since the last time: one `presence-diff` per channel, as
+   * the server would have by then. Nothing is announced before (the kit has no presence timer).
+   */
   async idle(): Promise<void> {
     do {
       await Promise.allSettled([...this.pending]);
       await new Promise<void>((resolve) => setImmediate(resolve));
     } while (this.pending.size > 0);
+    this.announcePending();
   }
 
-  /** The frames written to a channel (channel writes and `online-update`), in order. */
+  /** The frames written to a channel (channel writes and `presence-diff`), in order. */
   channelFrames(channel: string): Array<ServerFrame<P>> {
     return this.sent.filter((s) => s.target.type === 'channel' && s.target.channel === channel).map((s) => s.msg);
   }
@@ -244,9 +251,10 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
     return req.socket?.remoteAddress ?? '';
   }
 
-  /** Closes every session with 1001, as a shutdown does. */
+  /** Closes every session with 1001, as a shutdown does; what is not announced yet never is. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.close(1001, 'server shutting down')));
+    this.unannounced.clear();
   }
 
   // --- inside the kit ---
@@ -335,10 +343,32 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
     }
   }
 
-  /** online-update to the channel's other members, on a user's first arrival and last departure. */
+  /**
+   * A user's first arrival in a channel or last departure, kept for the next `presence-diff`
+   * (server/socket/announcer.ts): a leave and a join of one user before it cancel out.
+   */
   private announce(s: TestSession<P>, channel: string, connected: boolean): void {
     if (s.routeOptions.presenceUpdates === false) return;
-    this.publish({ type: 'channel', channel }, { channel, cmd: 'online-update', param: { userId: s.profile.id, name: s.profile.name, connected } }, [s.id]);
+    let p = this.unannounced.get(channel);
+    if (!p) this.unannounced.set(channel, (p = { joins: new Map(), leaves: new Map() }));
+    const [add, cancel] = connected ? [p.joins, p.leaves] : [p.leaves, p.joins];
+    if (!cancel.delete(s.profile.id)) add.set(s.profile.id, s.profile);
+  }
+
+  /**
+   * One `presence-diff` per channel with changes, to every member (the joiners included): the
+   * joins, the leaves and the user count now; above `limits.presenceListMax` users the count only.
+   */
+  private announcePending(): void {
+    const due = [...this.unannounced];
+    this.unannounced.clear();
+    for (const [channel, { joins, leaves }] of due) {
+      if (joins.size === 0 && leaves.size === 0) continue;
+      const count = this.present.get(channel)?.size ?? 0;
+      const listed = count <= this.limits.presenceListMax;
+      const users = (m: Map<string, Profile>) => (listed ? [...m.values()].map((u) => ({ userId: u.id, name: u.name })) : []);
+      this.publish({ type: 'channel', channel }, { channel, cmd: 'presence-diff', param: { joins: users(joins), leaves: users(leaves), count } }, []);
+    }
   }
 
   private kick(sessions: TestSession<P>[], code: number, reason: string): void {

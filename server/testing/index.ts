@@ -16,8 +16,12 @@
  * route's `authorize`, then the very `handler.on` that `defineHandler` built, so validation is the
  * real one; its answer is the reply or error the client would get.
  *
+ * Joins and leaves are announced as the server does, one `presence-diff` per channel to every
+ * member, but when the test calls `kit.idle()` rather than on a timer.
+ *
  * Not modelled: the rate limit and the inbox limit, credentials (`auth`, `refresh`, expiry),
- * codecs, history and resume (`join` with `since` joins without replay), a cluster.
+ * codecs, history and resume (`join` with `since` joins without replay), a cluster, the slower
+ * presence of channels above `presenceListMax`.
  */
 export { HandlerTest, type HandlerTestOptions, type Sent, type Target } from './handler-test';
 export { PushError, TestSession, type Answer, type ConnectOptions, type PushOptions } from './test-session';

@@ -183,7 +183,7 @@ export class TestSession<P extends Protocol<any, any, any> = AnyProtocol> implem
   /**
    * Closes the session as the client going away would (or `Session.close` from the server): it
    * leaves the connections, onClose runs while it is still in its channels, then it leaves them
-   * (presence, online-update) and `closed` settles. Resolves once that is done.
+   * (presence; the leave is announced at the next `kit.idle()`) and `closed` settles. Resolves once that is done.
    */
   close(code = 1000, reason = ''): Promise<CloseInfo> {
     if (this.closing) return this.closed;

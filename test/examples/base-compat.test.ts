@@ -97,9 +97,10 @@ describe('Base codec (unit)', () => {
       ],
       [{ channel: 'chat:general', cmd: 'error', param: { code: 'invalid_param', message: 'bad' } }, { type: 'error', content: 'bad', code: 'invalid_param' }],
       [{ channel: 'chat:general', cmd: 'close-connection', param: { reason: 'bye' } }, { type: 'system', content: 'bye', nickname: 'System' }],
-      // Nothing for Base: replies (it sends no refs), online-update (chat sends system + users), other features.
+      // Nothing for Base: replies (it sends no refs), presence-diff (chat sends system + users), other features.
       [{ channel: 'chat:general', cmd: 'reply', param: null }, undefined],
-      [{ channel: 'chat:general', cmd: 'online-update', param: { userId: 'u1', name: 'Ada', connected: true } }, undefined],
+      [{ channel: 'chat:general', cmd: 'presence-diff', param: { joins: [{ userId: 'u1', name: 'Ada' }], leaves: [], count: 1 } }, undefined],
+      [{ channel: 'chat:general', cmd: 'presence-diff', param: { joins: [], leaves: [], count: 500 } }, undefined],
     ];
     for (const [frame, expected] of frames) expect(encode(frame), frame.cmd).to.deep.equal(expected);
     expect(encode({ channel: 'draw:lobby', cmd: 'stroke', param: {} })).to.equal(undefined);

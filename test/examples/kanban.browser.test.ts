@@ -172,4 +172,28 @@ describe('kanban page in a browser', function () {
     await a.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
     await allShow(after, a);
   });
+
+  it('a board above the presence list limit shows how many are here, and names again once it is small enough', async () => {
+    // Names in presence-diff up to one user: a second makes the pages show the count.
+    const crowded = await startApp({ socket: { presenceListMax: 1, presenceIntervalMs: 20 } });
+    const openOn = async (name: string) => {
+      const { context, page, errors } = await openPage(browser, crowded.httpUrl(`/examples/kanban?room=crowd&name=${name}`));
+      const entry = { page, errors, close: () => context.close() };
+      pages.push(entry);
+      await page.locator('#status[data-state="connected"]').waitFor();
+      return entry;
+    };
+    const users = (p: Page) => p.locator('#users li').allTextContents();
+    const { page: a } = await openOn('Ann');
+    await a.locator('#users li', { hasText: 'Ann' }).waitFor();
+    const b = await openOn('Bob');
+    for (const p of [a, b.page]) {
+      await p.locator('#users li', { hasText: '2 users' }).waitFor();
+      expect(await users(p)).to.deep.equal(['2 users']);
+    }
+    await b.close();
+    // Back to one: the diff names Bob leaving, and the page fetches the whole list again.
+    await a.locator('#users li', { hasText: 'Ann' }).waitFor();
+    expect(await users(a)).to.deep.equal(['Ann']);
+  });
 });

@@ -101,15 +101,19 @@ describe('kanban feature (test kit)', () => {
     expect(await a.presence()).to.deep.equal({ users: [ann] });
   });
 
-  it('announces arrivals and departures with online-update, and closes kicked sessions', async () => {
+  it('announces arrivals and departures with presence-diff, and closes kicked sessions', async () => {
     const a = await board('k7', ann);
+    await kit.idle(); // the kit announces when idle (the server: at once, then at most every WS_PRESENCE_INTERVAL_MS)
     const b = await board('k7', bob);
-    expect(a.frames('online-update').map((f) => f.param)).to.deep.equal([{ userId: 'u-bob', name: 'Bob', connected: true }]);
+    await kit.idle();
+    const arrival = { joins: [{ userId: 'u-bob', name: 'Bob' }], leaves: [], count: 2 };
+    expect(a.frames('presence-diff').map((f) => f.param)).to.deep.equal([{ joins: [{ userId: 'u-ann', name: 'Ann' }], leaves: [], count: 1 }, arrival]);
+    expect(b.frames('presence-diff').map((f) => f.param), 'the joiner is told too').to.deep.equal([arrival]);
     kit.disconnect(b.id);
     expect(await b.closed).to.deep.equal({ code: 4000, reason: 'disconnected by server' });
     expect(b.frames('close-connection').map((f) => f.param)).to.deep.equal([{ reason: 'disconnected by server' }]);
     await kit.idle();
-    expect(a.frames('online-update').at(-1)?.param).to.deep.equal({ userId: 'u-bob', name: 'Bob', connected: false });
+    expect(a.frames('presence-diff').at(-1)?.param).to.deep.equal({ joins: [], leaves: [{ userId: 'u-bob', name: 'Bob' }], count: 1 });
     expect(kit.getConnectionsByChannel('kanban:k7').map((s) => s.id)).to.deep.equal([a.id]);
     expect(kit.counts()).to.include({ connections: 1, channels: 1 });
   });

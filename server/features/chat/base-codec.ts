@@ -124,7 +124,7 @@ export class BaseCodec implements Codec {
       case 'close-connection':
         return { type: 'system', content: m.param.reason, nickname: 'System' };
       default:
-        // reply (Base sends no refs), online-update (chat sends system + users_update instead), other features' frames.
+        // reply (Base sends no refs), presence-diff (chat sends system + users_update instead), other features' frames.
         return undefined;
     }
   }
