@@ -56,7 +56,8 @@ let clearedBy: string | undefined;
 const live = new Map<string, Stroke>(); // others' strokes in progress, by server key
 const mine = new Map<string, Mine>(); // this page's strokes until their commit comes back, by id
 let current: Mine | undefined; // the stroke under the pointer
-const people = new PresenceList();
+// Re-rendered on every change; the whole list fetched again when names come back.
+const people = new PresenceList({ fetch: () => socket.presence(''), onChange: () => renderUsers() });
 let color = '#1d2330';
 let size = 5;
 
@@ -104,7 +105,6 @@ const snapshot = new SnapshotSync<Frame>({
     // Ours from a previous connection were committed when it closed: the snapshot has them.
     for (const [id, m] of mine) if (m !== current) mine.delete(id);
     people.set(s.users);
-    renderUsers();
   },
   apply,
   loaded: changed,
@@ -159,8 +159,7 @@ function apply(frame: Frame): void {
     case 'presence-diff': {
       // Without names (a room above the server's list limit) cursors still go on cursor-gone or their timeout.
       for (const { userId } of frame.param.leaves) for (const [id, c] of cursors) if (c.userId === userId) removeCursor(id);
-      if (people.apply(frame.param)) void fetchPeople();
-      return renderUsers();
+      return void people.apply(frame.param);
     }
     case 'error':
       return console.warn(`draw: ${frame.param.message}`);
@@ -368,21 +367,6 @@ function renderUsers(): void {
       return li;
     }),
   );
-}
-
-/** The whole list again, once names are back (the room got small enough) after a while without them. */
-let fetchingPeople = false;
-async function fetchPeople(): Promise<void> {
-  if (fetchingPeople) return;
-  fetchingPeople = true;
-  try {
-    people.set((await socket.presence('')).users);
-    renderUsers();
-  } catch (e) {
-    console.warn(`draw presence failed: ${(e as Error).message}`);
-  } finally {
-    fetchingPeople = false;
-  }
 }
 
 // ---- toolbar -----------------------------------------------------------------------------

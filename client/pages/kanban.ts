@@ -24,7 +24,8 @@ const noticeEl = byId('notice');
 const nameInput = byId<HTMLInputElement>('name-input');
 
 let board: Board | undefined;
-const people = new PresenceList();
+// Re-rendered on every change; the whole list fetched again when names come back.
+const people = new PresenceList({ fetch: () => socket.presence(''), onChange: () => renderUsers() });
 let me = '';
 
 // ---- socket ------------------------------------------------------------------------------
@@ -58,7 +59,6 @@ const snapshot = new SnapshotSync<Frame>({
     board = s.board;
     me = s.me.id;
     people.set(s.users);
-    renderUsers();
   },
   apply,
   loaded: render,
@@ -81,8 +81,7 @@ function apply(frame: Frame): void {
       return render();
     }
     case 'presence-diff':
-      if (people.apply(frame.param)) void fetchPeople();
-      return renderUsers();
+      return void people.apply(frame.param);
     case 'error':
       return notify(frame.param.message);
   }
@@ -329,21 +328,6 @@ function renderUsers(): void {
       return li;
     }),
   );
-}
-
-/** The whole list again, once names are back (the board got small enough) after a while without them. */
-let fetchingPeople = false;
-async function fetchPeople(): Promise<void> {
-  if (fetchingPeople) return;
-  fetchingPeople = true;
-  try {
-    people.set((await socket.presence('')).users);
-    renderUsers();
-  } catch (e) {
-    console.warn(`kanban presence failed: ${(e as Error).message}`);
-  } finally {
-    fetchingPeople = false;
-  }
 }
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
