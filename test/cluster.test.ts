@@ -408,6 +408,8 @@ describe('cluster: Redis restarted mid-stream', function () {
     const subs = nodes.map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
     subscribers.push(...subs);
     for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
+    await Promise.all(subs.map((s) => s.socket.presence(channel)));
     const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
     await publisher.sync();
     const admin = new Redis(redis.url);
@@ -433,6 +435,8 @@ describe('cluster: Redis restarted mid-stream', function () {
     const subs = [...nodes, ...nodes].map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
     subscribers.push(...subs);
     for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
+    await Promise.all(subs.map((s) => s.socket.presence(channel)));
     const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
     await publisher.sync();
     let killedAt = 0;
