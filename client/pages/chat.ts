@@ -216,7 +216,7 @@ function onFrame(f: Frame): void {
       renderUsers();
       break;
     default:
-      // presence-diff (chat sends users/system with nicknames instead), relay (Base draw/editor traffic), errors (shown by requests).
+      // presence-diff (chat sends users/system with nicknames instead), base (Base pages' frames), errors (shown by requests).
       break;
   }
 }

@@ -4,19 +4,22 @@ import { expect } from 'chai';
 import { WebSocket } from 'ws';
 import { Socket } from '../../client/socket';
 import { createApp, type WsforgeApp } from '../../server/app';
-import { BaseCodec, type BaseFrame } from '../../server/features/chat/base-codec';
+import { BaseCodec, baseCodecs, type BaseFrame } from '../../server/features/chat/base-codec';
+import { basePageOf, type BasePage } from '../../server/features/chat/base-pages';
 import type { ChatProtocol } from '../../server/features/chat/protocol';
 import { FrameError, type Message } from '../../server/socket/message';
 import type { ServerFrame } from '../../server/socket/protocol';
+import { connectPaths, editorTemplate, everyFixture, send } from '../fixtures/base/pages';
 import { closeAll, connect, eventually, refusedUpgrade, type TestClient } from '../helpers';
 
 describe('Base codec (unit)', () => {
   const codec = new BaseCodec();
   const decode = (frame: unknown, def = 'chat:general') => codec.decode(typeof frame === 'string' ? frame : JSON.stringify(frame), def);
-  const encode = (msg: Message) => {
-    const text = codec.encode(msg);
+  const encodeWith = (c: BaseCodec, msg: Message) => {
+    const text = c.encode(msg);
     return text === undefined ? undefined : (JSON.parse(text) as BaseFrame);
   };
+  const encode = (msg: Message) => encodeWith(codec, msg);
   const fails = (frame: unknown, code: string) => {
     try {
       decode(frame);
@@ -29,7 +32,15 @@ describe('Base codec (unit)', () => {
     expect.fail(`decoding ${JSON.stringify(frame)} should fail with ${code}`);
   };
 
-  it('decodes every Base type into a chat cmd, in the connection room unless the frame names one', () => {
+  it('decodes every frame Base’s six pages send: chat.html’s `chat` as a chat message, the others as `base` frames', () => {
+    for (const { page, action, frame } of everyFixture) {
+      const decoded = decode(frame, 'chat:kanban');
+      const what = `${page}: ${action}`;
+      expect(decoded.channel, what).to.equal('chat:kanban'); // kanban.html names its room: 'kanban'
+      if (frame.type === 'chat') expect(decoded, what).to.deep.equal({ channel: 'chat:kanban', cmd: 'say', param: { text: frame.content } });
+      else expect(decoded, what).to.deep.equal({ channel: 'chat:kanban', cmd: 'base', param: { type: frame.type, content: frame.content } });
+    }
+    // Base's docs and wsforge's extensions.
     expect(decode({ type: 'message', content: 'hi', room: 'general', nickname: 'Mallory' })).to.deep.equal({ channel: 'chat:general', cmd: 'say', param: { text: 'hi' } });
     expect(decode({ type: 'message', content: 'hi' }, 'chat:tech')).to.deep.equal({ channel: 'chat:tech', cmd: 'say', param: { text: 'hi' } });
     expect(decode({ type: 'message', content: 'hi', room: 'other' }, 'chat:tech').channel).to.equal('chat:other');
@@ -37,18 +48,16 @@ describe('Base codec (unit)', () => {
     expect(decode({ type: 'typing', content: true }).param).to.deep.equal({ typing: true });
     for (const stop of [false, 'stop', 'stopped', 0, null]) expect(decode({ type: 'typing', content: stop }).param).to.deep.equal({ typing: false });
     expect(decode({ type: 'private', target: 'u2', content: 'psst' })).to.deep.include({ cmd: 'private', param: { to: 'u2', text: 'psst' } });
-    const line = { fromX: 1, fromY: 2, toX: 3, toY: 4, color: '#FF0000' };
-    expect(decode({ type: 'draw', content: line })).to.deep.include({ cmd: 'relay', param: { type: 'draw', content: line } });
-    expect(decode({ type: 'cursor_move', content: { x: 1, y: 2 } })).to.deep.include({ cmd: 'relay', param: { type: 'cursor_move', content: { x: 1, y: 2 } } });
-    expect(decode({ type: 'code_update', content: { code: 'x', language: 'js' } }).param).to.deep.equal({ type: 'code_update', content: { code: 'x', language: 'js' } });
     expect(decode({ type: 'nickname', content: 'Ada' })).to.deep.include({ cmd: 'nick', param: { name: 'Ada' } });
     expect(decode({ type: 'create_room', content: 'new' })).to.deep.include({ cmd: 'create-room', param: { room: 'new' } });
   });
 
-  it('never lets a frame choose its sender or leave the chat namespace', () => {
+  it('never lets a frame choose its sender, reach a built-in cmd or leave the chat namespace', () => {
     const m = decode({ type: 'message', content: 'hi', nickname: 'System', userId: 'someone-else', id: 'x', channel: 'draw:lobby' });
     expect(m).to.deep.equal({ channel: 'chat:general', cmd: 'say', param: { text: 'hi' } });
     expect(decode({ type: 'message', content: 'x', room: '' }).channel).to.equal('chat:general');
+    // Base's own types never become the service's built-ins (join, leave, presence, refresh).
+    for (const type of ['join', 'leave', 'presence', 'refresh', 'auth']) expect(decode({ type, content: 'chat:secret' })).to.deep.include({ cmd: 'base', param: { type, content: 'chat:secret' } });
   });
 
   it('refuses what it cannot translate with FrameError codes', () => {
@@ -59,14 +68,14 @@ describe('Base codec (unit)', () => {
     fails({ content: 'no type' }, 'invalid_frame');
     fails({ type: '' }, 'invalid_frame');
     fails({ type: 'x'.repeat(65) }, 'invalid_frame');
+    fails({ type: 'has space' }, 'invalid_frame');
+    fails({ type: '1st' }, 'invalid_frame');
     fails({ type: 42 }, 'invalid_frame');
     fails({ type: 'message', content: 'x', room: 'no spaces' }, 'invalid_frame');
     fails({ type: 'message', content: 'x', room: 7 }, 'invalid_frame');
-    fails({ type: 'join', content: 'chat:secret' }, 'unknown_cmd');
-    fails({ type: 'users_update' }, 'unknown_cmd');
   });
 
-  it('encodes chat frames as Base frames', () => {
+  it('encodes chat frames as Base frames (a generic Base client gets them all)', () => {
     const msg = { id: 'm1', userId: 'u1', name: 'Ada', text: 'hi', time: 5 };
     const frames: Array<[ServerFrame<ChatProtocol>, BaseFrame | undefined]> = [
       [{ channel: 'chat:general', cmd: 'message', param: msg }, { type: 'message', content: 'hi', room: 'general', nickname: 'Ada', userId: 'u1', id: 'm1', time: 5 }],
@@ -92,9 +101,12 @@ describe('Base codec (unit)', () => {
       ],
       [{ channel: 'chat', cmd: 'you', param: { id: 'u1', name: 'Ada' } }, { type: 'nickname', content: 'Ada', id: 'u1' }],
       [
-        { channel: 'chat:general', cmd: 'relay', param: { type: 'cursor_move', content: { x: 1, y: 2 }, userId: 'u1', name: 'Ada' } },
-        { type: 'cursor_move', content: { x: 1, y: 2 }, room: 'general', nickname: 'Ada', userId: 'u1' },
+        { channel: 'chat:drawing', cmd: 'base', param: { type: 'cursor_move', content: { toX: 1, toY: 2, color: '#000000', nickname: 'Ada' }, userId: 'u1', name: 'Ada' } },
+        { type: 'cursor_move', content: { toX: 1, toY: 2, color: '#000000', nickname: 'Ada' }, room: 'drawing', nickname: 'Ada', userId: 'u1' },
       ],
+      // Base's hub sends `content: null` when there is none (draw.html's clear).
+      [{ channel: 'chat:drawing', cmd: 'base', param: { type: 'clear', name: 'Ada', userId: 'u1' } }, { type: 'clear', content: null, room: 'drawing', nickname: 'Ada', userId: 'u1' }],
+      [{ channel: 'chat:kanban', cmd: 'base', param: { type: 'tasks_update', content: [] } }, { type: 'tasks_update', content: [], room: 'kanban' }],
       [{ channel: 'chat:general', cmd: 'error', param: { code: 'invalid_param', message: 'bad' } }, { type: 'error', content: 'bad', code: 'invalid_param' }],
       [{ channel: 'chat:general', cmd: 'close-connection', param: { reason: 'bye' } }, { type: 'system', content: 'bye', nickname: 'System' }],
       // Nothing for Base: replies (it sends no refs), presence-diff (chat sends system + users), other features.
@@ -106,7 +118,64 @@ describe('Base codec (unit)', () => {
     expect(encode({ channel: 'draw:lobby', cmd: 'stroke', param: {} })).to.equal(undefined);
   });
 
-  it('encodes the joiner state as the users_update Base expects first, with history and rooms as extras', () => {
+  it('sends each of Base’s pages only what its code reads, in the shape it reads', () => {
+    const base = (type: string, content?: unknown): Message => ({ channel: 'chat:r', cmd: 'base', param: { type, content, name: 'Ada', userId: 'u1' } });
+    const chatFrame = (cmd: string, param: unknown): Message => ({ channel: 'chat:r', cmd, param });
+    const samples: Record<string, Message> = {
+      message: chatFrame('message', { id: 'm1', userId: 'u1', name: 'Ada', text: 'hi', time: 5 }),
+      system: chatFrame('system', { text: 'Ada joined the room', kind: 'join', userId: 'u1', time: 5 }),
+      users_update: chatFrame('users', { users: [{ id: 'u1', name: 'Ada' }] }),
+      typing: chatFrame('typing', { userId: 'u1', name: 'Ada', typing: false, ttlMs: 4000 }),
+      rooms: { channel: 'chat', cmd: 'rooms', param: { rooms: [{ name: 'general', users: 2 }] } },
+      error: chatFrame('error', { code: 'invalid_param', message: 'bad' }),
+      draw: base('draw', { fromX: 1, fromY: 2, toX: 3, toY: 4, color: '#000000', size: '5', nickname: 'Ada' }),
+      clear: base('clear'),
+      cursor_move: base('cursor_move', { toX: 3, toY: 4, color: '#000000', nickname: 'Ada' }),
+      add_task: base('add_task', { id: 't1', title: '<b>x</b>', description: 'a & b', column: 'todo', assignee: 'Ada' }),
+      task_moved: base('task_moved', { taskId: 't1', newColumn: 'done' }),
+      tasks_update: base('tasks_update', [{ id: 't1', title: '<b>x</b>', description: '', column: 'todo', assignee: 'Ada' }]),
+      code_update: base('code_update', 'let x = 1;'),
+      editor_cursor: base('cursor_update', { cursor: 4, color: '#abc', nickname: 'Ada' }),
+      sheet_cursor: base('cursor_update', { cellId: '1-1', color: '#abc', nickname: 'Ada' }),
+      cell_update: base('cell_update', { id: '1-1', value: '5', row: 1, col: 1 }),
+      full_update: base('full_update', []),
+      system_metrics: base('system_metrics', { cpu: 1, memory: 2, disk: 3 }),
+      selection_update: base('selection_update', { from: 1, to: 2 }),
+      text_reaction: base('reaction', 'nice'),
+      object_reaction: base('reaction', { emoji: '🎉' }),
+    };
+    const takes: Record<BasePage, string[]> = {
+      chat: ['message', 'system', 'users_update', 'error', 'text_reaction'],
+      draw: ['users_update', 'draw', 'clear', 'cursor_move'],
+      kanban: ['users_update', 'add_task', 'task_moved', 'tasks_update'],
+      editor: ['users_update', 'code_update', 'editor_cursor'],
+      monitor: ['system_metrics'],
+      sheet: ['users_update', 'sheet_cursor', 'cell_update', 'full_update'],
+      generic: Object.keys(samples),
+    };
+    for (const page of Object.keys(takes) as BasePage[]) {
+      const got = Object.entries(samples).filter(([, m]) => encodeWith(baseCodecs[page], m) !== undefined).map(([k]) => k);
+      expect(got, page).to.have.members(takes[page]);
+    }
+    // kanban.html puts card text into innerHTML: it gets it as HTML text; other clients get it as it is.
+    expect(encodeWith(baseCodecs.kanban, samples.add_task!)!.content).to.include({ title: '&lt;b&gt;x&lt;/b&gt;', description: 'a &amp; b' });
+    expect((encodeWith(baseCodecs.kanban, samples.tasks_update!)!.content as Array<{ title: string }>)[0]!.title).to.equal('&lt;b&gt;x&lt;/b&gt;');
+    expect(encodeWith(baseCodecs.generic, samples.add_task!)!.content).to.include({ title: '<b>x</b>' });
+  });
+
+  it('tells the pages apart by the id each one gives itself', () => {
+    const url = (path: string) => new URL(path, 'ws://localhost');
+    expect(basePageOf(url(connectPaths.chat()))).to.equal('chat');
+    expect(basePageOf(url(connectPaths.draw()))).to.equal('draw');
+    expect(basePageOf(url(connectPaths.kanban()))).to.equal('kanban');
+    expect(basePageOf(url(connectPaths.editor()))).to.equal('editor');
+    expect(basePageOf(url(connectPaths.monitor()))).to.equal('monitor');
+    expect(basePageOf(url(connectPaths.sheet()))).to.equal('sheet');
+    expect(basePageOf(url('/api/ws?id=user123&nickname=John&room=general'))).to.equal('generic'); // Base's docs
+    expect(basePageOf(url('/ws?channel=general&token=x'))).to.equal('chat');
+  });
+
+  it('encodes the joiner state as the users_update Base expects first, with who it is and the rooms as extras', () => {
     const state: ServerFrame<ChatProtocol> = {
       channel: 'chat:general',
       cmd: 'state',
@@ -119,13 +188,13 @@ describe('Base codec (unit)', () => {
         typingTtlMs: 4000,
       },
     };
+    // The history follows as `message` frames (base-relay.ts), which chat.html prints.
     expect(encode(state)).to.deep.equal({
       type: 'users_update',
       content: ['Ada', 'Bob'],
       room: 'general',
       users: state.param.users,
       you: { id: 'u2', name: 'Bob' },
-      history: [{ type: 'message', content: 'earlier', room: 'general', nickname: 'Ada', userId: 'u1', id: 'm1', time: 1 }],
       rooms: ['general'],
     });
   });
@@ -226,7 +295,7 @@ describe('Base compatibility: a Base client and a wsforge Socket in one room', (
     expect(page.errors).to.deep.equal([]);
   });
 
-  it('sends private messages both ways and relays Base draw/cursor/code frames to other Base clients', async () => {
+  it('sends private messages both ways and relays Base’s draw, cursor and code frames (as its pages send them) to the room', async () => {
     const page = pageSocket('Alice');
     const alice = (await page.waitFor('state')).param.you;
     const bob = await baseClient(`/api/ws?nickname=Bob&room=${room}`);
@@ -240,15 +309,21 @@ describe('Base compatibility: a Base client and a wsforge Socket in one room', (
     await page.socket.request('', 'private', { to: bobId, text: 'back to you' });
     expect(await bob.base((f) => f.type === 'private' && f.content === 'back to you')).to.include({ nickname: 'Alice', from: alice.id, target: bobId });
 
-    const carol = await baseClient(`/api/ws?nickname=Carol&room=${room}`);
-    await carol.base({ type: 'users_update' });
-    const line = { fromX: 100, fromY: 150, toX: 200, toY: 250, color: '#FF0000' };
-    bob.send({ type: 'draw', content: line });
-    expect(await carol.base({ type: 'draw' })).to.deep.include({ content: line, nickname: 'Bob', room });
-    bob.send({ type: 'cursor_move', content: { x: 150, y: 200 } });
-    expect(await carol.base({ type: 'cursor_move' })).to.deep.include({ content: { x: 150, y: 200 } });
-    bob.send({ type: 'code_update', content: { code: 'console.log("Hello World");', language: 'javascript' } });
-    expect(await carol.base({ type: 'code_update' })).to.deep.include({ content: { code: 'console.log("Hello World");', language: 'javascript' } });
+    // draw.html's frames (test/fixtures/base), between two draw pages: relayed to both, the sender included.
+    const carol = await baseClient(connectPaths.draw('Carol', room));
+    const dave = await baseClient(connectPaths.draw('Dave', room));
+    await dave.base((f) => f.type === 'users_update' && (f.content as string[]).includes('Carol'));
+    const line = send.draw({ fromX: 100, fromY: 150, toX: 104, toY: 152 }, { color: '#ff0000', nickname: 'Carol' });
+    carol.send(line.frame);
+    for (const c of [dave, carol]) expect(await c.base({ type: 'draw' })).to.deep.include({ content: { ...(line.frame.content as object), nickname: 'Carol' }, nickname: 'Carol', room });
+    carol.send(send.cursorMove(150, 200).frame);
+    expect(await dave.base({ type: 'cursor_move' })).to.deep.include({ content: { toX: 150, toY: 200, color: '#000000', nickname: 'Carol' } });
+    // editor.html's: the whole text as a string.
+    const ed1 = await baseClient(connectPaths.editor('Eve', room));
+    const ed2 = await baseClient(connectPaths.editor('Fay', room));
+    await ed2.base((f) => f.type === 'users_update' && (f.content as string[]).includes('Eve'));
+    ed1.send(send.codeUpdate(editorTemplate, 'connect (onopen → sendCodeUpdate of the template)').frame);
+    expect(await ed2.base({ type: 'code_update' })).to.deep.include({ content: editorTemplate, nickname: 'Eve' });
     bob.send({ type: 'draw', content: { fromX: 'a' } });
     expect(await bob.base({ type: 'error' })).to.include({ code: 'invalid_param' });
   });
@@ -258,8 +333,8 @@ describe('Base compatibility: a Base client and a wsforge Socket in one room', (
     await bob.base({ type: 'users_update' });
     bob.send('{oops');
     expect(await bob.base((f) => f.type === 'error' && f.code === 'invalid_json')).to.have.property('content').that.is.a('string');
-    bob.send({ type: 'dance' });
-    await bob.base((f) => f.type === 'error' && f.code === 'unknown_cmd');
+    bob.send({ type: 'users_update', content: ['Nobody'] });
+    await bob.base((f) => f.type === 'error' && f.code === 'forbidden');
     bob.send({ type: 'message', content: 'to a room I am not in', room: 'general' });
     await bob.base((f) => f.type === 'error' && f.code === 'not_member');
     bob.send({ type: 'message', content: '' });

@@ -33,7 +33,8 @@ ${d.examples.map(
 <section class="examples-compat">
   <h2>Base Framework compatibility</h2>
   <p>Clients written for Base Framework connect to <code>/api/ws?id=&amp;nickname=&amp;room=</code> or <code>/ws?channel=&amp;token=</code> and speak its
-  <code>{type, content, room, nickname}</code> JSON. A codec translates their frames at the edge, so they share rooms with the chat page.
+  <code>{type, content, room, nickname}</code> JSON. A codec translates their frames at the edge, so they share rooms with the chat page;
+  Base's draw and editor pages share the whiteboard's canvas and the editor's document, and a Base page joining a room gets its state.
   Base's page paths <code>/static/</code> and <code>/static/&lt;name&gt;.html</code> redirect here.</p>
 </section>`,
   });

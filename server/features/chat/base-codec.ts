@@ -1,4 +1,5 @@
 import { type Codec, ErrorCode, FrameError, type Message, parseObject, type ServerFrame } from '../../socket';
+import { BASE_TYPE, type BasePage, basePages, pageTakes } from './base-pages';
 import { roomChannel, roomOf, roomPattern, type ChatMessage } from './chat';
 import type { ChatProtocol } from './protocol';
 
@@ -11,14 +12,6 @@ export interface BaseFrame {
   [field: string]: unknown;
 }
 
-/**
- * Inbound Base types and the chat cmd each becomes. `nickname` and `create_room` are wsforge
- * extensions (Base has no way to rename or create a room on the server).
- */
-const baseInboundTypes = ['message', 'typing', 'private', 'draw', 'cursor_move', 'code_update', 'nickname', 'create_room'] as const;
-
-const maxTypeLength = 64;
-
 /** Base `typing` content: false, 'stop', 'stopped', 0 or null mean stopped; anything else (or nothing) means typing. */
 function typingFlag(content: unknown): boolean {
   return !(content === false || content === 'stop' || content === 'stopped' || content === 0 || content === null);
@@ -28,20 +21,34 @@ function toBaseMessage(m: ChatMessage, room: string | undefined): BaseFrame {
   return { type: 'message', content: m.text, ...(room === undefined ? {} : { room }), nickname: m.name, userId: m.userId, id: m.id, time: m.time };
 }
 
+const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: unknown) => (typeof s === 'string' ? s.replace(/[&<>"']/g, (c) => htmlEscapes[c]!) : s);
+/** kanban.html puts a card's title, description and assignee into innerHTML: it gets them as HTML text. */
+const escapeTask = (t: unknown) =>
+  typeof t === 'object' && t !== null ? { ...t, title: escapeHtml((t as Record<string, unknown>).title), description: escapeHtml((t as Record<string, unknown>).description), assignee: escapeHtml((t as Record<string, unknown>).assignee) } : t;
+
 /**
  * Base Framework's WebSocket dialect for the chat handler, translated at the edge: a Base client
- * on /api/ws or /ws is in the same `chat:<room>` channel as the /examples/chat page. Stateless,
- * so one instance serves every Base connection and each outbound frame is encoded once.
+ * on /api/ws or /ws is in the chat room `chat:<room>`, the same channel as the /examples/chat
+ * page. One codec per Base page (`BasePage`, told by the URL): decoding is the same for all;
+ * encoding sends each page only what it reads, in the shape its code reads (base-pages.ts), so
+ * every outbound frame is still translated once per page kind, however many clients share it.
+ *
+ * Inbound: `message` (Base's docs) and `chat` (chat.html) → `say`; `typing`, `private`,
+ * `nickname` and `create_room` → chat's own cmds; every other type → `base {type, content}`,
+ * which base-relay.ts checks, keeps state of and relays to the whole room.
  *
  * Identity never comes from a frame: an inbound `nickname` field is ignored (the server names
  * the sender), and a frame's `room` must be the connection's room (else `not_member`).
  */
 export class BaseCodec implements Codec {
+  constructor(readonly page: BasePage = 'generic') {}
+
   decode(text: string, defaultChannel: string): Message {
     const f = parseObject(text, '{type, content, room?, nickname?}');
     const { type, content } = f;
-    if (typeof type !== 'string' || type.length === 0 || type.length > maxTypeLength) {
-      throw new FrameError(ErrorCode.invalidFrame, `type must be a non-empty string of at most ${maxTypeLength} characters`);
+    if (typeof type !== 'string' || !BASE_TYPE.test(type)) {
+      throw new FrameError(ErrorCode.invalidFrame, 'type must be a letter then up to 63 letters, digits, _ or -');
     }
     let channel = defaultChannel;
     if (f.room !== undefined && f.room !== null && f.room !== '') {
@@ -53,30 +60,32 @@ export class BaseCodec implements Codec {
     const frame = (cmd: string, param: unknown): Message => ({ channel, cmd, param });
     switch (type) {
       case 'message':
+      case 'chat':
         return frame('say', { text: content });
       case 'typing':
         return frame('typing', { typing: typingFlag(content) });
       case 'private':
         return frame('private', { to: f.target ?? f.to, text: content });
-      case 'draw':
-      case 'cursor_move':
-      case 'code_update':
-        return frame('relay', { type, content });
       case 'nickname':
         return frame('nick', { name: content });
       case 'create_room':
         return frame('create-room', { room: content });
       default:
-        throw new FrameError(ErrorCode.unknownCmd, `unknown type "${type}": expected one of ${baseInboundTypes.join(', ')}`);
+        return frame('base', { type, content });
     }
   }
 
   encode(msg: Message): string | undefined {
     const out = this.translate(msg as ServerFrame<ChatProtocol>);
-    return out === undefined ? undefined : JSON.stringify(out);
+    if (out === undefined || !pageTakes(this.page, out.type, out.content)) return undefined;
+    if (this.page === 'kanban') {
+      if (out.type === 'add_task') out.content = escapeTask(out.content);
+      else if (out.type === 'tasks_update' && Array.isArray(out.content)) out.content = out.content.map(escapeTask);
+    }
+    return JSON.stringify(out);
   }
 
-  /** An outbound chat frame as Base's client expects it; undefined for frames Base has no use for. */
+  /** An outbound chat frame as Base's clients expect it; undefined for frames Base has no use for. */
   translate(m: ServerFrame<ChatProtocol>): BaseFrame | undefined {
     const room = roomOf(m.channel);
     const inRoom = room === undefined ? {} : { room };
@@ -88,17 +97,10 @@ export class BaseCodec implements Codec {
       case 'users':
         return { type: 'users_update', content: m.param.users.map((u) => u.name), ...inRoom, users: m.param.users };
       case 'state': {
-        // A Base client's first frame: the user list it expects, plus wsforge's extras for late joiners.
-        const { users, you, history, rooms } = m.param;
-        return {
-          type: 'users_update',
-          content: users.map((u) => u.name),
-          ...inRoom,
-          users,
-          you,
-          history: history.map((h) => toBaseMessage(h, room)),
-          rooms: rooms.map((r) => r.name),
-        };
+        // A Base client's first frame: the user list it expects, plus who it is and the rooms.
+        // The room's recent messages follow as `message` frames (base-relay.ts).
+        const { users, you, rooms } = m.param;
+        return { type: 'users_update', content: users.map((u) => u.name), ...inRoom, users, you, rooms: rooms.map((r) => r.name) };
       }
       case 'typing':
         return { type: 'typing', content: m.param.typing, ...inRoom, nickname: m.param.name, userId: m.param.userId, ttlMs: m.param.ttlMs };
@@ -117,8 +119,11 @@ export class BaseCodec implements Codec {
         return { type: 'rooms', rooms: m.param.rooms.map((r) => r.name), content: m.param.rooms };
       case 'you':
         return { type: 'nickname', content: m.param.name, id: m.param.id };
-      case 'relay':
-        return { type: m.param.type, content: m.param.content, ...inRoom, nickname: m.param.name, userId: m.param.userId };
+      case 'base': {
+        // Base's envelope as its hub sends it: content null when there is none (`clear`), nickname the sender's.
+        const { type, content, name, userId } = m.param;
+        return { type, content: content ?? null, ...inRoom, ...(name === undefined ? {} : { nickname: name }), ...(userId === undefined ? {} : { userId }) };
+      }
       case 'error':
         return { type: 'error', content: m.param.message, code: m.param.code };
       case 'close-connection':
@@ -130,5 +135,7 @@ export class BaseCodec implements Codec {
   }
 }
 
-/** The one instance every Base route shares (encoding is per codec instance per delivery). */
-export const baseCodec = new BaseCodec();
+/** One codec per Base page, shared by every connection of that page (encoding is per codec instance per delivery). */
+export const baseCodecs: Readonly<Record<BasePage, BaseCodec>> = Object.fromEntries(basePages.map((p) => [p, new BaseCodec(p)])) as Record<BasePage, BaseCodec>;
+/** The codec of a client of Base's protocol that is none of Base's pages: every frame, as Base's hub sends. */
+export const baseCodec = baseCodecs.generic;

@@ -27,6 +27,8 @@ export interface ChatStateOptions {
   historySize?: number;
   maxNicknames?: number;
   now?: () => number;
+  /** Other keys of a room, deleted with its history when the room is recycled (Base pages' state). */
+  roomKeys?: (room: string) => string[];
 }
 
 /** The chat's shared state behind the StateStore: rooms, histories, nicknames. */
@@ -35,6 +37,7 @@ export class ChatState {
   readonly historySize: number;
   readonly maxNicknames: number;
   private readonly now: () => number;
+  private readonly roomKeys: (room: string) => string[];
 
   constructor(
     private readonly store: StateStore,
@@ -44,6 +47,7 @@ export class ChatState {
     this.historySize = opts.historySize ?? HISTORY_SIZE;
     this.maxNicknames = opts.maxNicknames ?? MAX_NICKNAMES;
     this.now = opts.now ?? Date.now;
+    this.roomKeys = opts.roomKeys ?? (() => []);
   }
 
   async rooms(): Promise<Room[]> {
@@ -56,7 +60,7 @@ export class ChatState {
 
   /**
    * Creates a room unless it exists. At the limit the oldest empty room is recycled (its history
-   * deleted); `full` when every room is in use.
+   * and `roomKeys` deleted); `full` when every room is in use.
    */
   async createRoom(name: string, occupied: (room: string) => boolean): Promise<{ created: boolean; full?: boolean }> {
     let result: { created: boolean; full?: boolean; evicted?: string } = { created: false };
@@ -70,7 +74,9 @@ export class ChatState {
       result = r;
       return r.rooms;
     });
-    if (result.evicted !== undefined) await this.store.delete(chatKeys.history(result.evicted));
+    if (result.evicted !== undefined) {
+      for (const key of [chatKeys.history(result.evicted), ...this.roomKeys(result.evicted)]) await this.store.delete(key);
+    }
     return result.full ? { created: false, full: true } : { created: result.created };
   }
 

@@ -13,6 +13,7 @@ import {
   withNicknames,
   type ChatUser,
 } from './chat';
+import type { BaseRelay } from './base-relay';
 import type { ChatState } from './chat-state';
 import { chat } from './protocol';
 
@@ -20,9 +21,10 @@ import { chat } from './protocol';
  * The chat handler. A connection is in one room, its route channel `chat:<room>`, plus the
  * `chat` directory channel (room list, private messages). Shared state (rooms, history,
  * nicknames) lives in the store through ChatState; per-connection counters live in WeakMaps
- * keyed by the Session, so they go away with it.
+ * keyed by the Session, so they go away with it. Base Framework's other frames (`base`) go to
+ * `base` (base-relay.ts); without one they are refused.
  */
-export function createChatHandler(state: ChatState): Handler {
+export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
   const limiters = new WeakMap<Session, RateLimiter>();
   const lastTyping = new WeakMap<Session, number>();
 
@@ -152,9 +154,9 @@ export function createChatHandler(state: ChatState): Handler {
         return { room, created: result.created };
       },
 
-      relay: async (svc, conn, param) => {
-        const channel = conn.channel;
-        svc.writeChannel(chat.message(channel, 'relay', { ...param, userId: conn.profile.id, name: await nameOf(conn) }), conn.id);
+      base: async (svc, conn, { type, content }) => {
+        if (!base) throw new SocketError(ErrorCode.unknownCmd, 'Base frames are not relayed on this route');
+        await base.handle(svc, conn, type, content);
       },
     },
     {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineProtocol } from '../../socket';
+import { BASE_TYPE } from './base-pages';
 import { MAX_MESSAGE_LENGTH, MAX_NICKNAME_LENGTH, roomPattern } from './chat';
 
 const text = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_LENGTH);
@@ -7,30 +8,12 @@ const user = z.object({ id: z.string(), name: z.string() });
 const message = z.object({ id: z.string(), userId: z.string(), name: z.string(), text: z.string(), time: z.number() });
 const room = z.string().regex(roomPattern, 'room: 1-64 letters, digits, _ or -');
 const roomInfo = z.object({ name: z.string(), users: z.number() });
-const coordinate = z.number().min(-1e6).max(1e6);
-
 /**
- * What Base Framework's other examples send over /api/ws: relayed to the other members of the
- * room, validated and bounded, so Base's draw/editor pages keep working against wsforge.
+ * A Base Framework frame of any other type than chat's own (Base's draw, kanban, editor,
+ * spreadsheet and monitor pages, and whatever else a Base client sends): the type and content as
+ * the client sent them. base-relay.ts checks each type's content and relays it to the room.
  */
-const baseRelay = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('draw'),
-    content: z.object({
-      fromX: coordinate,
-      fromY: coordinate,
-      toX: coordinate,
-      toY: coordinate,
-      color: z.string().max(32).optional(),
-      size: z.number().min(0).max(200).optional(),
-    }),
-  }),
-  z.object({ type: z.literal('cursor_move'), content: z.object({ x: coordinate, y: coordinate }) }),
-  z.object({
-    type: z.literal('code_update'),
-    content: z.object({ code: z.string().max(50_000), language: z.string().max(32).optional() }),
-  }),
-]);
+const baseFrame = z.object({ type: z.string().regex(BASE_TYPE, 'type: a letter, then up to 63 letters, digits, _ or -'), content: z.unknown() });
 
 /**
  * The chat example. Room frames travel on `chat:<room>` (the connection's route channel, so a
@@ -48,8 +31,8 @@ export const chat = defineProtocol({
     nick: z.object({ name: z.string().max(MAX_NICKNAME_LENGTH * 4) }),
     /** Creates a room (or finds it); the room list updates for everyone. */
     'create-room': z.object({ room }),
-    /** Base compatibility: draw / cursor_move / code_update, relayed to the room. */
-    relay: baseRelay,
+    /** Base compatibility: a frame of Base's other pages (draw, kanban, editor, sheet, monitor…), checked and relayed to the room. */
+    base: baseFrame,
   },
   server: {
     /** To a connection when it opens (and so after every reconnect): everything a late joiner needs. */
@@ -71,7 +54,12 @@ export const chat = defineProtocol({
     rooms: z.object({ rooms: z.array(roomInfo) }),
     /** The receiving user's own identity, after a rename. */
     you: user,
-    relay: z.object({ type: z.string(), content: z.unknown(), userId: z.string(), name: z.string() }),
+    /**
+     * A Base Framework frame for the room's Base clients (the Base codec sends it as
+     * `{type, content, room, nickname: name}`; wsforge pages ignore it). `name` and `userId` are
+     * the sender's, set by the server; state for a joiner has none.
+     */
+    base: z.object({ type: z.string(), content: z.unknown().optional(), name: z.string().optional(), userId: z.string().optional() }),
   },
   replies: {
     private: z.object({ id: z.string() }),

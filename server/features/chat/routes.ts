@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { chatPage } from '../../../views/examples/chat';
-import { HttpError, type Profile, roomRoute } from '../../socket';
+import { type Handler, HttpError, type Profile, roomAuthorize, roomRoute, socketRoom } from '../../socket';
+import { drawLimits } from '../draw/canvas';
+import { MAX_DOC_BYTES } from '../editor/limits';
 import type { Feature } from '../feature';
-import { baseCodec } from './base-codec';
-import { checkNickname, DEFAULT_ROOM, roomChannel } from './chat';
 import { pageRoom } from '../room';
+import { baseCodecs } from './base-codec';
+import { baseLimits, type BasePage, basePageOf } from './base-pages';
+import { BaseRelay } from './base-relay';
+import { baseKeys } from './base-state';
+import { checkNickname, DEFAULT_ROOM, roomChannel } from './chat';
 import { ChatState } from './chat-state';
 import { createChatHandler } from './handler';
 
@@ -23,8 +28,8 @@ const guestName = (id: string) => `guest-${id.replace(/^base-/, '').slice(0, 4)}
  * /examples/chat/socket?room=&name=, and Base Framework's endpoints /api/ws?id=&nickname=&room=
  * and /ws?channel=&token= on the same handler through the Base codec, so all of them share rooms.
  */
-export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
-  const state = new ChatState(store);
+export const chatFeature: Feature = ({ router, sockets, store, guests, config }) => {
+  const state = new ChatState(store, { roomKeys: (room) => [baseKeys.tasks(room), baseKeys.cells(room)] });
 
   router.get('/examples/chat', (req, res) => {
     const room = pageRoom(req.query.room, DEFAULT_ROOM);
@@ -34,7 +39,15 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
 
   if (!sockets) return;
   const svc = sockets;
-  const handler = createChatHandler(state);
+  const { intervalMs, cpuAlertPercent, lagAlertMs, rssAlertMb } = config.monitor;
+  const relay = new BaseRelay({
+    store,
+    chatState: state,
+    drawLimits,
+    maxDocBytes: MAX_DOC_BYTES,
+    monitor: { intervalMs, thresholds: { cpuPercent: cpuAlertPercent, lagMs: lagAlertMs, rssMb: rssAlertMb } },
+  });
+  const handler = createChatHandler(state, relay);
 
   /** The room a socket asks for (valid already), created if new; refused when every room is in use. */
   async function openRoom(room: string): Promise<void> {
@@ -69,10 +82,42 @@ export const chatFeature: Feature = ({ router, sockets, store, guests }) => {
   const room = { namespace: 'chat', handler, defaultRoom: DEFAULT_ROOM, open: openRoom };
   roomRoute(svc, '/examples/chat/socket', { ...room, guest: pageProfile });
 
-  // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=.
-  // A token is verified by the service before the route runs (refused with 401 when invalid or
-  // when no JWT is configured); without one the client is a guest.
-  const base = { ...room, query: ['room', 'channel'], guest: baseProfile, codec: baseCodec };
-  roomRoute(svc, '/api/ws', base);
-  roomRoute(svc, '/ws', base);
+  /**
+   * Base's pages: the chat handler, plus the room's state for a joining page in its own frames
+   * and the end of its stroke or metrics when it goes (base-relay.ts). One per page, as its codec.
+   */
+  const baseHandler = (page: BasePage): Handler => ({
+    on: handler.on,
+    async onOpen(s, conn, log) {
+      await handler.onOpen?.(s, conn, log);
+      await relay.welcome(s, conn, page);
+    },
+    async onClose(s, conn, log) {
+      await handler.onClose?.(s, conn, log);
+      await relay.closed(s, conn);
+    },
+  });
+  const baseHandlers = Object.fromEntries(Object.keys(baseCodecs).map((page) => [page, baseHandler(page as BasePage)])) as Record<BasePage, Handler>;
+  // draw.html sends two frames a mouse move: Base routes get a larger budget (baseLimits.rateFactor).
+  const { perSecond, burst, maxStrikes } = svc.limits.rateLimit;
+  const f = baseLimits.rateFactor;
+  const rateLimit = { perSecond: perSecond * f, burst: burst * f, maxStrikes: maxStrikes * f };
+
+  // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=:
+  // the room route's rules (room from the URL, HTTP 400 when invalid, `roomAuthorize`), with the
+  // codec and handler of the Base page the URL names (basePageOf). A token is verified by the
+  // service before the route runs (refused with 401 when invalid or when no JWT is configured);
+  // without one the client is a guest.
+  for (const path of ['/api/ws', '/ws']) {
+    svc.route(
+      path,
+      async (req, url, identity) => {
+        const name = socketRoom(url, DEFAULT_ROOM, ['room', 'channel']);
+        await openRoom(name);
+        const page = basePageOf(url);
+        return { channel: roomChannel(name), profile: identity?.profile ?? baseProfile(req, url), handler: baseHandlers[page], codec: baseCodecs[page] };
+      },
+      { anonymous: true, namespace: 'chat', authorize: roomAuthorize, rateLimit },
+    );
+  }
 };

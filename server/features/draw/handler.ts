@@ -1,18 +1,16 @@
-import { defineHandler, type Handler, type Session, SocketError, type Sockets } from '../../socket';
+import { defineHandler, type Handler, roomOf, type Session, SocketError, type Sockets } from '../../socket';
 import type { StateStore } from '../../store/store';
-import { clearCanvas, commitStroke, drawLimits, emptyCanvas, pointCount, toCanvasSpace, type Canvas, type DrawLimits, type LiveStroke } from './canvas';
+import { clearToBase, segmentToBase } from './base-bridge';
+import { drawLimits, emptyCanvas, pointCount, toCanvasSpace, type Canvas, type DrawLimits, type LiveStroke } from './canvas';
+import { canvasKey, clearInk, commitInk, finishLive, livePrefix, liveKey } from './ink';
 import { draw } from './protocol';
 
 /**
- * State in the store, per room channel `draw:<room>`:
- * - `draw:<room>:canvas`: the committed canvas (entries, version, clears), see canvas.ts;
- * - `draw:<room>:live:<connection id>`: the stroke that connection is drawing, if any.
- * Cursors are relayed, never stored.
+ * State in the store, per room channel `draw:<room>` (ink.ts): the committed canvas under
+ * `draw:<room>:canvas`, each connection's stroke in progress under `draw:<room>:live:<connection id>`.
+ * Cursors are relayed, never stored. Strokes and clears also reach Base's draw.html clients in
+ * the chat room of the same name (base-bridge.ts), and theirs reach this canvas.
  */
-const canvasKey = (channel: string) => `${channel}:canvas`;
-const livePrefix = (channel: string) => `${channel}:live:`;
-const liveKey = (channel: string, connId: string) => `${livePrefix(channel)}${connId}`;
-
 export interface DrawHandlerOptions {
   limits?: DrawLimits;
   /** Cursor frames from one connection closer together than this are dropped. Default 40 ms (25 a second). */
@@ -33,22 +31,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
   const lastCursor = new WeakMap<Session, number>();
 
 
-  /** Paints a finished stroke on the canvas (compacting when due) and tells everyone, its author included. */
-  async function commit(svc: Sockets, channel: string, stroke: LiveStroke): Promise<void> {
-    if (stroke.points.length === 0) return;
-    let committed!: ReturnType<typeof commitStroke>;
-    await store.update<Canvas>(canvasKey(channel), (c) => (committed = commitStroke(c ?? emptyCanvas(), stroke, limits)).canvas);
-    svc.writeChannel(draw.message(channel, 'commit', { key: stroke.key, version: committed.canvas.version, entry: committed.entry }));
-  }
-
-  /** Takes the connection's live stroke out of the store and commits it. */
-  async function finish(svc: Sockets, channel: string, connId: string): Promise<void> {
-    const key = liveKey(channel, connId);
-    const stroke = await store.get<LiveStroke>(key);
-    if (!stroke) return;
-    await store.delete(key);
-    await commit(svc, channel, stroke);
-  }
+  const commit = (svc: Sockets, channel: string, stroke: LiveStroke) => commitInk(svc, store, channel, stroke, limits);
 
   return defineHandler(
     draw,
@@ -102,7 +85,12 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
           return { key, name: conn.profile.name, color, size, points: [...(same?.points ?? []), ...added], updatedAt: now() };
         });
         if (previous) await commit(svc, channel, previous);
-        if (added.length > 0) svc.writeChannel(draw.message(channel, 'segment', { key, name: conn.profile.name, color, size, from, points: added }), conn.id);
+        if (added.length > 0) {
+          svc.writeChannel(draw.message(channel, 'segment', { key, name: conn.profile.name, color, size, from, points: added }), conn.id);
+          const room = roomOf(channel);
+          const before = from > 0 ? stroke.points.slice(2 * from - 2, 2 * from) : [];
+          if (room !== undefined) await segmentToBase(svc, room, conn.profile, { color, size, points: [...before, ...added] });
+        }
         if (end) {
           await store.delete(storeKey);
           await commit(svc, channel, stroke);
@@ -111,10 +99,10 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
 
       async clear(svc, conn) {
         const channel = conn.channel;
-        const canvas = await store.update<Canvas>(canvasKey(channel), (c) => clearCanvas(c ?? emptyCanvas(), conn.profile.name, now()));
-        for (const key of await store.keys(livePrefix(channel))) await store.delete(key);
-        svc.writeChannel(draw.message(channel, 'clear', { version: canvas.version, clears: canvas.clears, by: conn.profile.name }));
-        return { version: canvas.version };
+        const version = await clearInk(svc, store, channel, conn.profile.name, now());
+        const room = roomOf(channel);
+        if (room !== undefined) await clearToBase(svc, room, conn.profile);
+        return { version };
       },
 
       cursor(svc, conn, { x, y }) {
@@ -134,7 +122,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
       // A page that goes away mid-stroke: its stroke is committed (everyone saw it drawn), its cursor removed.
       async onClose(svc, conn) {
         svc.writeChannel(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
-        await finish(svc, conn.channel, conn.id);
+        await finishLive(svc, store, conn.channel, conn.id, limits);
       },
     },
   );

@@ -23,7 +23,10 @@ export interface StoredDoc {
 }
 
 /** The one shared type of an editor document: the Y.Text CodeMirror is bound to. */
-const TEXT_NAME = 'code';
+export const TEXT_NAME = 'code';
+
+/** Where a room's document is kept in the store. */
+export const docKey = (room: string) => `editor:${room}:doc`;
 
 /** Below this size (bytes) the stored encoding is never compacted: it is cheap enough as it is. */
 export const COMPACT_MIN_BYTES = 16 * 1024;

@@ -1,12 +1,13 @@
 import { defineHandler, type Handler, roomOf, type Session } from '../../socket';
 import type { StateStore } from '../../store/store';
 import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness } from './awareness';
-import { answerSync, checkStateVector, checkUpdate, fromBase64, mergeUpdate, toBase64, type StoredDoc } from './document';
+import { codeToBase } from './base-bridge';
+import { answerSync, checkStateVector, checkUpdate, docKey, fromBase64, mergeUpdate, toBase64, type StoredDoc } from './document';
 import { DEFAULT_LANGUAGE, type EditorLimits, type Language } from './limits';
 import { editor } from './protocol';
 
-/** Store keys of a room: its document and its language. */
-export const docKey = (room: string) => `editor:${room}:doc`;
+/** Store keys of a room: its document (document.ts) and its language. */
+export { docKey };
 const languageKey = (room: string) => `editor:${room}:language`;
 
 export interface EditorHandlerOptions {
@@ -53,6 +54,8 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
         // Merged inside store.update: serialized per key, so concurrent updates never lose one another.
         const stored = await store.update<StoredDoc>(docKey(room), (current) => mergeUpdate(current, bytes, limits.maxDocBytes));
         svc.writeChannel(editor.message(channel, 'update', { update }), conn.id);
+        // Base's editor.html clients in the chat room of the same name get the whole text (base-bridge.ts).
+        await codeToBase(svc, room, stored, conn.profile);
         return { bytes: stored.bytes };
       },
 
