@@ -47,3 +47,46 @@ export class SnapshotSync<F> {
     this.o.loaded?.();
   }
 }
+
+/**
+ * The server's state generation as a page last saw it. Every example's snapshot (its `sync`,
+ * `hello` or `state`) carries the store's generation (server/store/generation.ts); a page that
+ * reconnects and gets another one knows the server lost what it had (a restart without its data,
+ * a wiped store): it must drop what it shows, take the server's state as it is, and say so.
+ */
+export class StateGeneration {
+  private known?: string;
+
+  /** Records a snapshot's generation: true when the page had synced with another one (state lost). */
+  lost(generation: string): boolean {
+    const lost = this.known !== undefined && this.known !== generation;
+    this.known = generation;
+    return lost;
+  }
+}
+
+/**
+ * Says in one line, below the page's header, that the server lost its state (`#lost-state`, one
+ * element however often it happens; the user can dismiss it). Set with textContent.
+ */
+export function showLostState(root: HTMLElement, text: string): void {
+  let line = document.getElementById('lost-state');
+  if (!line) {
+    line = document.createElement('p');
+    line.id = 'lost-state';
+    line.className = 'notice';
+    line.setAttribute('role', 'status');
+    const header = root.querySelector(':scope > header');
+    if (header) header.after(line);
+    else root.prepend(line);
+  }
+  const message = document.createElement('span');
+  message.textContent = text;
+  const dismiss = document.createElement('button');
+  dismiss.type = 'button';
+  dismiss.className = 'link';
+  dismiss.textContent = 'Dismiss';
+  dismiss.style.marginLeft = '.6rem';
+  dismiss.addEventListener('click', () => line!.remove());
+  line.replaceChildren(message, dismiss);
+}

@@ -8,12 +8,14 @@ import { createSockets } from './attach';
 import { resolveConfig, type Config, type ConfigInput } from './config';
 import { builtinFeatures } from './features';
 import type { Feature } from './features/feature';
-import { GuestIdentity } from './guest';
+import { isVolatileKey } from './features/volatile';
+import { GuestIdentity, processSecret, storedSecret } from './guest';
 import { publicDir } from './paths';
 import { securityHeaders } from './security-headers';
 import { proxyTrust } from './socket/client-address';
 import { refuseUpgrade } from './socket/router';
 import type { SocketService } from './socket/service';
+import { DurableStore } from './store/durable-store';
 import { MemoryStore } from './store/memory-store';
 import type { StateStore } from './store/store';
 
@@ -29,12 +31,16 @@ export interface WsforgeApp {
   close(): Promise<void>;
 }
 
-export interface AppOptions extends ConfigInput {
+export interface AppOptions extends Omit<ConfigInput, 'store'> {
   logger?: Logger;
   /** Extra features to mount beside the built-in ones. */
   features?: Feature[];
-  /** Where features keep shared state; default in memory. */
-  store?: StateStore;
+  /**
+   * Where features keep shared state: a StateStore of your own, or `durable` (the embedded
+   * database in `dataDir`, which survives restarts) or `memory`. Default: Redis with `cluster`,
+   * else memory (`npm start` passes STORE from the environment: durable by default).
+   */
+  store?: StateStore | Config['store'];
 }
 
 /**
@@ -43,8 +49,9 @@ export interface AppOptions extends ConfigInput {
  * `attachSockets` (attach.ts) instead.
  */
 export function createApp(options: AppOptions = {}): WsforgeApp {
-  const { logger, features = [], store: givenStore, ...input } = options;
-  const config = resolveConfig(input);
+  const { logger, features = [], store: storeOption, ...input } = options;
+  const givenStore = typeof storeOption === 'object' ? storeOption : undefined;
+  const config = resolveConfig({ ...input, store: typeof storeOption === 'string' ? storeOption : undefined });
   const log = logger ?? pino({ level: config.logLevel });
   const app = express();
   app.disable('x-powered-by');
@@ -55,12 +62,26 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
   const metrics = new Metrics();
   const created = config.wsEnabled ? createSockets(config, log, metrics) : undefined;
   const sockets = created?.sockets;
-  const store = givenStore ?? created?.store ?? new MemoryStore();
+  // A single node keeps its state in the embedded database unless asked for memory.
+  const durable = !givenStore && !created?.store && config.store === 'durable';
+  const store =
+    givenStore ??
+    created?.store ??
+    (durable
+      ? new DurableStore({
+          dir: config.dataDir,
+          maxBytes: config.dataMaxBytes,
+          volatile: isVolatileKey,
+          onEvict: (key, bytes) => log.warn({ key, bytes, maxBytes: config.dataMaxBytes }, 'durable store full (DATA_MAX_MB): evicted the least recently written key'),
+        })
+      : new MemoryStore());
+  if (durable) log.info({ dataDir: config.dataDir }, 'feature state kept in the durable store');
   server.on('upgrade', sockets ? sockets.handleUpgrade : (_req, socket) => refuseUpgrade(socket, 404, 'WebSockets are disabled (WS_ENABLED=false)'));
 
   app.use(securityHeaders());
   app.use(express.static(publicDir, { index: false, maxAge: '1h' }));
-  const guests = new GuestIdentity(config.sessionSecret);
+  // Without SESSION_SECRET: one kept beside the durable store (guests survive restarts), else one per process.
+  const guests = new GuestIdentity(config.sessionSecret ?? (durable ? storedSecret(config.dataDir) : processSecret));
   const router = express.Router();
   router.use(guests.middleware);
   const mounted = [...(config.examplesEnabled ? builtinFeatures : []), ...features];

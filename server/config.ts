@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { proxyTrust, type TrustProxy } from './socket/client-address';
 import { limitList, mapLimits, type Limit, type LimitEnv, type SocketLimits } from './socket/limits';
@@ -63,14 +62,23 @@ export const envSchema = z.object({
   ),
   NODE_ID: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -').optional().describe("this node's id in status output"),
   SESSION_SECRET: z.string().min(16, 'expected at least 16 characters').optional().describe(
-    'signs the anonymous guest cookie (≥ 16 chars); set it so guests keep their identity across restarts and nodes',
+    'signs the anonymous guest cookie (≥ 16 chars); unset: generated once and kept in `DATA_DIR/session-secret` with the durable store (guests keep their identity across restarts), else random per process. Set it for a cluster: every node must verify the same cookies',
   ),
   WS_ENABLED: bool(true).describe('`false` creates no socket service and registers no socket route'),
   EXAMPLES_ENABLED: bool(true).describe('`false`: createApp mounts no example page and no example socket route (`npm start` shows them by default)'),
   // Every limit of the socket service, from its one table (socket/limits.ts).
   ...limitEnv,
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional().describe(
-    '`redis://…` or `rediss://…`: join the cluster on that Redis (delivery, presence, history, status, feature state); unset: all in memory',
+    '`redis://…` or `rediss://…`: join the cluster on that Redis (delivery, presence, history, status, feature state); unset: one node, delivery in memory and feature state in `STORE`',
+  ),
+  STORE: z.enum(['durable', 'memory']).default('durable').describe(
+    "where a single node (no `REDIS_URL`) keeps the examples' state: `durable`, an embedded database (LMDB) in `DATA_DIR`, written through, that survives restarts; `memory`: lost on restart. `createApp` called from code uses memory unless given `store: 'durable'`",
+  ),
+  DATA_DIR: z.string().min(1).default('./data').describe(
+    'directory of the durable store (`state.mdb`) and of the generated session secret; created when missing',
+  ),
+  DATA_MAX_MB: int(0, 256).describe(
+    'MiB of state (as JSON) the durable store keeps: past it the least recently written keys are deleted, down to 90 % (`0`: no bound). docs/examples.md says what is kept',
   ),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]{1,32}$/, 'expected 1-32 letters, digits, _ : . or -').default('wsf:').describe(
     'prefix of every Redis key and topic; deployments sharing one Redis need different ones',
@@ -128,8 +136,21 @@ export interface Config {
   trustProxy?: TrustProxy;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   nodeId?: string;
-  /** Signs guest cookies; random per process when unset (guests then change identity on restart). */
-  sessionSecret: string;
+  /**
+   * Signs guest cookies. Unset: generated and kept in `dataDir` when the durable store is used
+   * (guests keep their identity across restarts), else random per process.
+   */
+  sessionSecret?: string;
+  /**
+   * Where a single node keeps feature state: `durable` (LMDB in `dataDir`, survives restarts) or
+   * `memory`. Ignored with `cluster` (Redis) or an explicit `store` option of createApp. From the
+   * environment (STORE) the default is `durable`; for createApp called from code, `memory`.
+   */
+  store: 'durable' | 'memory';
+  /** The durable store's directory and the generated session secret's (DATA_DIR). */
+  dataDir: string;
+  /** Bytes of state the durable store keeps before evicting the least recently written keys; 0: no bound. */
+  dataMaxBytes: number;
   wsEnabled: boolean;
   /** createApp mounts the example pages and their socket routes (EXAMPLES_ENABLED). */
   examplesEnabled: boolean;
@@ -197,7 +218,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     nodeId: e.NODE_ID,
-    sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString('base64url'),
+    sessionSecret: e.SESSION_SECRET,
+    store: e.STORE,
+    dataDir: e.DATA_DIR,
+    dataMaxBytes: e.DATA_MAX_MB * 1024 * 1024,
     jwt:
       e.JWT_SECRET || e.JWT_JWKS_URL
         ? { secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }
@@ -236,10 +260,15 @@ const defaultConfig: Config = loadConfig({});
 /** Options for createApp: any part of Config, socket and admin settings merged field by field. */
 export type ConfigInput = Partial<Omit<Config, 'monitor' | 'socket' | 'admin'>> & { socket?: Partial<Config['socket']>; admin?: Partial<Config['admin']> } & { monitor?: Partial<Config['monitor']> };
 
-/** Defaults with `input` over them; a field given as undefined keeps its default. */
+/**
+ * Defaults with `input` over them; a field given as undefined keeps its default. The one default
+ * that differs from the environment's: `store` is `memory` unless asked for (programmatic callers,
+ * tests, keep nothing on disk; `npm start` passes the environment's config, `durable` by default).
+ */
 export function resolveConfig(input: ConfigInput = {}): Config {
   return {
     ...defaultConfig,
+    store: 'memory',
     ...defined(input),
     socket: { ...defaultConfig.socket, ...defined(input.socket) },
     monitor: { ...defaultConfig.monitor, ...defined(input.monitor) },

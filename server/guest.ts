@@ -1,5 +1,7 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import { parse } from 'cookie';
 import type { RequestHandler } from 'express';
 import type { Profile } from './socket/profile';
@@ -54,4 +56,47 @@ export class GuestIdentity {
 export function displayName(raw: string | null | undefined): string | undefined {
   const name = (raw ?? '').replace(/[\p{C}]/gu, '').trim().slice(0, 32);
   return name || undefined;
+}
+
+/** The secret of apps started without SESSION_SECRET and without the durable store: one per process. */
+export const processSecret = randomBytes(32).toString('base64url');
+
+/** The file, in the data directory, that keeps the generated session secret. */
+export const SECRET_FILE = 'session-secret';
+
+/**
+ * The session secret kept in `dir` (DATA_DIR): read when there is one, else generated, written
+ * (owner-only, fsync'd) and used from then on, so guest cookies stay valid across restarts. Two
+ * processes starting at once agree: the file is created exclusively, the loser reads the winner's.
+ */
+export function storedSecret(dir: string): string {
+  const path = join(dir, SECRET_FILE);
+  const read = () => readFileSync(path, 'utf8').trim();
+  try {
+    const secret = read();
+    if (secret.length >= 16) return secret;
+    throw new Error(`${path} holds no usable secret (under 16 characters): delete it to have a new one made, or set SESSION_SECRET`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  // Written whole to a file of our own, then linked into place: nobody ever reads half a secret.
+  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${secret}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return read();
+    throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return secret;
 }

@@ -9,7 +9,7 @@ export function examplePage(channel: string): string {
     scripts: ['/js/pages/example.js'],
     body: html`<h1>Example <small>channel <code>${channel}</code></small></h1>
 <div id="example" data-channel="${channel}">
-  <p>Status: <span id="status">connecting…</span> <button id="ping" type="button">Ping</button></p>
+  <p>Status: <span id="status">connecting…</span> <span id="here" class="muted"></span> <button id="ping" type="button">Ping</button></p>
   <form id="chat-form"><input id="chat-input" placeholder="Say something" maxlength="2000" autocomplete="off"><button>Send</button></form>
   <form id="join-form"><input id="join-input" placeholder="room-name" pattern="[\\w\\-]{1,64}"><button>Join room</button></form>
   <ul id="log" class="log"></ul>

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { ConnectParams, ConnectResult, LatencyParams, LatencyResult, RoundParams, RoundResult, ServerKind } from '../load';
+import type { ConnectParams, ConnectResult, Counters, LatencyParams, LatencyResult, RoundParams, RoundResult, Route, ServerKind } from '../load';
 import type { MemorySample, ServerReady } from '../servers/common';
 import { Child, tasksetAvailable, type Ready } from './ipc';
 
-export type { ServerKind };
+export type { Counters, Route, ServerKind };
 export const serverKinds: readonly ServerKind[] = ['wsforge', 'raw-ws', 'socketio'];
 const serverScripts: Record<ServerKind, string> = {
   wsforge: 'bench/servers/wsforge.ts',
@@ -38,11 +38,11 @@ export interface StartOptions {
   fdLimit?: number;
 }
 
-export function startServer(kind: ServerKind, opts: StartOptions = {}): Promise<ServerProcess> {
+export function startServer(kind: ServerKind, opts: StartOptions & { env?: Record<string, string> } = {}): Promise<ServerProcess> {
   return Child.spawn<Ready & ServerReady>(serverScripts[kind], { label: `server ${kind}`, ...opts });
 }
 
-export function startLoad(opts: StartOptions = {}): Promise<LoadProcess> {
+export function startLoad(opts: StartOptions & { label?: string } = {}): Promise<LoadProcess> {
   return Child.spawn<Ready & { node: string }>('bench/load.ts', { label: 'load generator', ...opts });
 }
 
@@ -124,7 +124,8 @@ export async function measureRound(load: LoadProcess, server: ServerProcess, p: 
   const wallS = m0 && m1 ? (m1.at - m0.at) / 1000 : NaN;
   const otherCores = m0 && m1 ? (m1.busy - m0.busy - cpu / 1e6 - r.loadCpuUs / 1e6) / wallS : NaN;
   if (r.lost !== 0) throw new Error(`${server.label}: ${r.lost} of ${r.expected} deliveries still missing ${p.drainMs} ms after the last publish`);
-  if (r.extra !== 0) throw new Error(`${server.label}: ${r.extra} unexpected frame(s) beyond the round's ${r.expected} deliveries`);
+  if (r.extra !== 0) throw new Error(`${server.label}: ${r.extra} unexpected frame(s) beyond the round's ${r.expected} deliveries, the first: ${r.firstExtra}`);
+  if (r.firstError !== undefined) throw new Error(`${server.label}: an error frame during the round: ${r.firstError}`);
   return {
     ...r,
     serverCpuUs: cpu,
@@ -139,6 +140,8 @@ export async function measureRound(load: LoadProcess, server: ServerProcess, p: 
 export interface LatencyMeasure extends LatencyResult {
   /** Server CPU time / wall time during the run: near 1 means the server was the bottleneck. */
   serverCpuShare: number;
+  /** Server CPU µs per delivery received during the run (at a fixed offered rate, unlike the rounds). */
+  cpuUsPerDelivery: number;
   otherCores: number;
 }
 
@@ -150,11 +153,90 @@ export async function measureLatency(load: LoadProcess, server: ServerProcess, p
   const m1 = machineCpu();
   const cpu = (await serverCpuUs(server)) - c0;
   const wallS = m0 && m1 ? (m1.at - m0.at) / 1000 : NaN;
-  return { ...r, serverCpuShare: cpu / 1e6 / wallS, otherCores: m0 && m1 ? (m1.busy - m0.busy - cpu / 1e6 - r.loadCpuUs / 1e6) / wallS : NaN };
+  if (r.firstError !== undefined) throw new Error(`${server.label}: an error frame during the latency run: ${r.firstError}`);
+  return { ...r, serverCpuShare: cpu / 1e6 / wallS, cpuUsPerDelivery: cpu / r.received, otherCores: m0 && m1 ? (m1.busy - m0.busy - cpu / 1e6 - r.loadCpuUs / 1e6) / wallS : NaN };
 }
 
 export async function memory(server: ServerProcess): Promise<MemorySample> {
   return server.call<MemorySample>('memory', undefined, 30_000);
+}
+
+export function loadCounters(load: LoadProcess, key: string, k?: number): Promise<Counters> {
+  return load.call<Counters>('counters', { key, k });
+}
+
+/** One load process's part of a topology (a channel can be spread over several processes and keys). */
+export interface Part {
+  load: LoadProcess;
+  key: string;
+}
+
+/** Sums the counters of the parts of a topology. */
+export async function spreadCounters(parts: Part[], k?: number): Promise<Counters> {
+  const all = await Promise.all(parts.map((p) => loadCounters(p.load, p.key, k)));
+  const sum: Counters = { connections: 0, closed: 0, closeCodes: {}, setupFrames: 0, setupBytes: 0, setupKinds: {}, probed: 0 };
+  for (const c of all) {
+    sum.connections += c.connections;
+    sum.closed += c.closed;
+    sum.setupFrames += c.setupFrames;
+    sum.setupBytes += c.setupBytes;
+    sum.probed += c.probed;
+    for (const [code, n] of Object.entries(c.closeCodes)) sum.closeCodes[code] = (sum.closeCodes[code] ?? 0) + n;
+    for (const [kind, n] of Object.entries(c.setupKinds)) sum.setupKinds[kind] = (sum.setupKinds[kind] ?? 0) + n;
+  }
+  return sum;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the parts' connections have received no setup frame (presence, notices) for
+ * `quietMs`, at most `capMs`. Returns whether it got quiet, and when (ms from the call) the last
+ * frame was seen.
+ */
+export async function waitQuiet(parts: Part[], quietMs: number, capMs: number): Promise<{ quiet: boolean; ms: number }> {
+  const start = performance.now();
+  let last = -1;
+  let lastChange = start;
+  while (performance.now() - start < capMs) {
+    const frames = (await spreadCounters(parts)).setupFrames;
+    const now = performance.now();
+    if (frames !== last) {
+      last = frames;
+      lastChange = now;
+    } else if (now - lastChange >= quietMs) return { quiet: true, ms: lastChange - start };
+    await sleep(Math.min(100, quietMs / 4));
+  }
+  return { quiet: false, ms: performance.now() - start };
+}
+
+let spreadProbe = 0;
+/**
+ * A barrier for a channel whose members are spread over several parts: the first part (which
+ * holds the publisher) sends a probe, every part counts who has it; done when one probe has
+ * reached every open connection, twice in a row (see Topology.barrier). Bounded by timeoutMs.
+ */
+export async function spreadBarrier(parts: Part[], timeoutMs: number): Promise<{ drained: boolean; ms: number; reached: number; open: number }> {
+  const start = performance.now();
+  const deadline = start + timeoutMs;
+  let full = 0;
+  let reached = 0;
+  let open = 0;
+  while (performance.now() < deadline) {
+    const k = ++spreadProbe;
+    await parts[0]!.load.call('sendProbe', { key: parts[0]!.key, k });
+    const attemptEnd = Math.min(deadline, performance.now() + 5_000);
+    do {
+      const c = await spreadCounters(parts, k);
+      reached = c.probed;
+      open = c.connections - c.closed;
+      if (reached >= open) break;
+      await sleep(20);
+    } while (performance.now() < attemptEnd);
+    full = reached >= open ? full + 1 : 0;
+    if (full === 2) return { drained: true, ms: performance.now() - start, reached, open };
+  }
+  return { drained: false, ms: performance.now() - start, reached, open };
 }
 
 export function closeTopology(load: LoadProcess, key: string): Promise<unknown> {

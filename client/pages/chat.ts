@@ -5,6 +5,7 @@ import { roomChannel, roomPattern, TypingSet, typingText, type ChatMessage, type
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { showLostState, StateGeneration } from '../snapshot';
 
 type Frame = ServerFrame<ChatProtocol>;
 type Param<K extends Frame['cmd']> = Extract<Frame, { cmd: K }>['param'];
@@ -44,6 +45,8 @@ let typingTtlMs = 4000;
 const typing = new TypingSet();
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 let socket: Socket<ChatProtocol> | undefined;
+/** The server's state generation: another one on a reconnect means it lost rooms and history. */
+const generation = new StateGeneration();
 
 // ---- rendering -------------------------------------------------------------------------------
 
@@ -170,6 +173,7 @@ function onFrame(f: Frame): void {
     case 'state': {
       // On every (re)connect: everything is redrawn from the server's state.
       const s = f.param;
+      if (generation.lost(s.generation)) showLostState(root, 'The server lost the chat history (it restarted without its data): showing what it has now.');
       me = s.you;
       users = s.users;
       rooms = s.rooms;

@@ -7,7 +7,7 @@ import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
 import { PresenceList } from '../presence';
-import { SnapshotSync } from '../snapshot';
+import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 type Frame = ServerFrame<DrawProtocol>;
 interface Stroke {
@@ -90,9 +90,11 @@ function setStatus(state: string, text: string): void {
  * arrive meanwhile are applied on top of it: each one carries enough (versions, point offsets) to
  * be skipped when the snapshot already has it.
  */
+const generation = new StateGeneration();
 const snapshot = new SnapshotSync<Frame>({
   load: async () => {
     const s = await socket.request('', 'sync', {});
+    if (generation.lost(s.generation)) showLostState(root, 'The server lost this canvas (it restarted without its data): showing what it has now.');
     self = s.self;
     myUserId = s.me.id;
     limits = s.limits;

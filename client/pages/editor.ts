@@ -41,6 +41,7 @@ import { LANGUAGES, type EditorLimits, type Language } from '../../server/featur
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { showLostState, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('editor');
@@ -72,6 +73,8 @@ type User = { id: string; name: string; color: string; colorLight: string };
 let limits: EditorLimits = { maxUpdateBytes: 32 * 1024, maxDocBytes: 256 * 1024 };
 let me: User | undefined;
 let storedBytes: number | undefined;
+/** The server's state generation: another one on a reconnect means it lost its documents. */
+const generation = new StateGeneration();
 
 // ---- notices and status ---------------------------------------------------------------
 
@@ -194,6 +197,11 @@ class Session {
     storedBytes = reply.bytes;
     Y.applyUpdate(this.doc, fromBase64(reply.update), REMOTE);
     const missing = Y.encodeStateAsUpdate(this.doc, fromBase64(reply.sv));
+    // A CRDT merges: after a restart that lost the document, this page's copy goes back to the
+    // server like offline edits do (and merges with any other page's), so nothing is lost.
+    if (generation.lost(reply.generation)) {
+      showLostState(root, `The server lost this document (it restarted without its data)${missing.byteLength > 2 ? ": this page's copy was sent back to it" : ''}.`);
+    }
     this.synced = true;
     if (missing.byteLength > 2) this.send(missing); // [0, 0] is the empty update
     applyLanguage(reply.language);

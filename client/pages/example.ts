@@ -9,6 +9,7 @@ const status = byId('status');
 const logList = byId<HTMLUListElement>('log');
 const chatInput = byId<HTMLInputElement>('chat-input');
 const joinInput = byId<HTMLInputElement>('join-input');
+const here = byId('here');
 
 /** Every line goes in as text: frames carry other users' input. */
 function log(text: string): void {
@@ -24,7 +25,14 @@ const socket = new Socket<ExampleProtocol>({
   onClose: (code, reason, retryInMs) => {
     status.textContent = closeStatus(code, reason, retryInMs).text;
   },
-  onMessage: (frame) => log(`${frame.cmd} ${frame.channel} ${JSON.stringify(frame.param)}`),
+  onMessage: (frame) => {
+    // Presence is a count beside the status, not a line in the log of frames.
+    if (frame.cmd === 'presence-diff') {
+      if (frame.channel === root.dataset.channel) here.textContent = `${frame.param.count} here`;
+      return;
+    }
+    log(`${frame.cmd} ${frame.channel} ${JSON.stringify(frame.param)}`);
+  },
   onError: (service, error) => log(`error (${service}): ${error}`),
 });
 

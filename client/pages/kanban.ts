@@ -8,7 +8,7 @@ import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
 import { PresenceList } from '../presence';
-import { SnapshotSync } from '../snapshot';
+import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 type Frame = ServerFrame<KanbanProtocol>;
 
@@ -53,10 +53,13 @@ function setStatus(state: string, text: string): void {
 }
 
 /** The board from the server (every connect and reconnect, and after a missed version); ops that come meanwhile follow it. */
+const generation = new StateGeneration();
 const snapshot = new SnapshotSync<Frame>({
   load: async () => {
     const s = await socket.request('', 'sync', {});
+    // The server's board replaces ours, whatever its version: after a restart that lost the board it starts again at 0.
     board = s.board;
+    if (generation.lost(s.generation)) showLostState(root, 'The server lost this board (it restarted without its data): showing what it has now.');
     me = s.me.id;
     people.set(s.users);
   },

@@ -133,6 +133,9 @@ function setStatus(text: string, state: 'ok' | 'warn' | 'bad'): void {
   statusEl.dataset.state = state;
 }
 
+/** The node whose samples are shown (each node samples itself). */
+let shownNode: string | undefined;
+
 const socket = new Socket<MonitorProtocol>({
   url: '/examples/monitor/socket',
   // Every (re)connect: fetch the history, so a late joiner (or a tab back from an outage) draws at once.
@@ -146,6 +149,9 @@ const socket = new Socket<MonitorProtocol>({
       charts[1]!.chart.data.datasets[3]!.label = `alert ≥ ${thresholds.rssMb} MiB`;
       charts[2]!.chart.data.datasets[3]!.label = `alert ≥ ${thresholds.lagMs} ms`;
       maxPoints = hello.historySize;
+      // Another node (or another process under a random NODE_ID): its samples, not a mix of two machines'.
+      if (shownNode !== undefined && shownNode !== hello.node) samples = samples.filter((x) => x.time > (hello.history.at(-1)?.time ?? Infinity));
+      shownNode = hello.node;
       byId('node').textContent = hello.node;
       merge(hello.history);
       root.dataset.history = String(hello.history.length);

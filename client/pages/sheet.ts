@@ -2,9 +2,11 @@
 // computes every value; this page shows them, sends edits (with the version it saw) and
 // shows who has which cell selected. All user text is set with textContent.
 import type { CellView, Focus, SheetProtocol } from '../../server/features/sheet/protocol';
+import type { ServerFrame } from '../../server/socket/protocol';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
 import { closeStatus } from '../close-status';
+import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('sheet');
@@ -317,41 +319,59 @@ function setStatus(text: string, state: 'ok' | 'warn' | 'bad'): void {
   statusEl.dataset.state = state;
 }
 
+/**
+ * The whole sheet on every (re)connect: `hello` while the server's `cells` frames are held, then
+ * those frames on top (newest per cell). The snapshot replaces what the page had: after a server
+ * restart the page shows the server's sheet, not its own older cells (else edits based on their
+ * versions would be refused as conflicts, and formulas would disagree with what is shown).
+ */
+const generation = new StateGeneration();
+const snapshot = new SnapshotSync<ServerFrame<SheetProtocol>>({
+  load: async () => {
+    const hello = await socket.request('', 'hello', {});
+    if (hello.cols !== cols || hello.rows !== rows || tds.size === 0) {
+      ({ cols, rows } = hello);
+      buildGrid();
+    }
+    cells = new Map(hello.cells.map((c) => [c.ref, c]));
+    if (generation.lost(hello.generation)) {
+      // Versions of the lost sheet mean nothing now: edits in progress start from the server's cells.
+      ownEdits.clear();
+      if (editor) editor.base = versionOf(editor.ref);
+      if (formulaBase !== undefined) formulaBase = versionOf(selected);
+      showLostState(root, 'The server lost this sheet (it restarted without its data): showing what it has now.');
+    }
+    focus = new Map(hello.focus.map((f) => [f.key, f]));
+    me = hello.you;
+    for (const ref of tds.keys()) renderCell(ref);
+  },
+  apply: (frame) => {
+    if (frame.cmd === 'cells') apply(frame.param.cells);
+    else if (frame.cmd === 'focus') setRemoteFocus(frame.param);
+  },
+  loaded: () => {
+    root.dataset.ready = 'true';
+    sentFocus = undefined;
+    select(selected, false);
+    renderPeople();
+  },
+  canRetry: () => socket.connected,
+  onError: (e) => setStatus(`sync failed: ${e.message}`, 'bad'),
+});
+
 const socket = new Socket<SheetProtocol>({
   url: `/examples/spreadsheet/socket?room=${encodeURIComponent(room)}${name ? `&name=${encodeURIComponent(name)}` : ''}`,
-  // Every (re)connect: fetch the whole sheet and the others' selections, then tell ours.
-  onOpen: async () => {
+  // Every (re)connect: the whole sheet and the others' selections, then ours.
+  onOpen: () => {
     setStatus('connected', 'ok');
-    try {
-      const hello = await socket.request('', 'hello', {});
-      if (hello.cols !== cols || hello.rows !== rows || tds.size === 0) {
-        ({ cols, rows } = hello);
-        buildGrid();
-      }
-      // The snapshot replaces what we had, except cells that changed after it (higher rev).
-      const next = new Map(hello.cells.map((c) => [c.ref, c]));
-      for (const [ref, c] of cells) if (c.rev > hello.rev && (next.get(ref)?.rev ?? -1) < c.rev) next.set(ref, c);
-      cells = next;
-      focus = new Map(hello.focus.map((f) => [f.key, f]));
-      me = hello.you;
-      for (const ref of tds.keys()) renderCell(ref);
-      root.dataset.ready = 'true';
-      sentFocus = undefined;
-      select(selected, false);
-      renderPeople();
-    } catch (e) {
-      setStatus(`sync failed: ${(e as Error).message}`, 'bad');
-    }
+    void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => {
     root.dataset.ready = 'false';
     const { state, text } = closeStatus(code, reason, retryInMs);
     setStatus(text, state === 'closed' ? 'bad' : 'warn');
   },
-  onMessage: (frame) => {
-    if (frame.cmd === 'cells') apply(frame.param.cells);
-    else if (frame.cmd === 'focus') setRemoteFocus(frame.param);
-  },
+  onMessage: (frame) => snapshot.receive(frame),
   // Refused edits are shown by commit(); anything else unexpected goes to the notice.
   onError: (service, error) => {
     if (service !== 'server') notice(`${service}: ${error}`);

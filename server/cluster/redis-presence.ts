@@ -1,5 +1,5 @@
 import type { Profile } from '../socket/profile';
-import { LocalPresence, type Presence } from '../socket/presence';
+import { LocalPresence, type ClusterPresence } from '../socket/presence';
 import type { Keys } from './keys';
 import type { ScriptedRedis } from './scripts';
 
@@ -7,7 +7,7 @@ import type { ScriptedRedis } from './scripts';
  * Presence across nodes: per channel, tabs counted per (node, user). A user is present while
  * any live node (heartbeat within the TTL) counts them; a dead node's counts are reaped.
  */
-export class RedisPresence implements Presence {
+export class RedisPresence implements ClusterPresence {
   /**
    * This node's own tab counts, which its fields in Redis mirror: a join or leave sends the count
    * it leaves (set, not incremented) and `restore` sends them all, so a count Redis lost is never
@@ -33,6 +33,8 @@ export class RedisPresence implements Presence {
 
   async leave(channel: string, user: Profile): Promise<boolean> {
     const k = this.keys;
+    // Not counted here: no tab of this node's to take out, and so no last leave.
+    if (this.here.tabs(channel, user.id) === 0) return false;
     void this.here.leave(channel, user);
     const tabs = this.here.tabs(channel, user.id);
     const last = await this.redis.wsfPresenceLeave(k.presence(channel), k.nodePresence(this.node), k.nodes(), this.node, user.id, channel, tabs, this.minLive());

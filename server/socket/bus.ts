@@ -1,29 +1,30 @@
+import { createMemoryEngine, MemoryBackend } from '../engine/memory';
+import type { Broker, DisconnectTarget, Target, Topic } from './broker';
+import { historyDefaults, type History, type HistoryOptions } from './history';
+import type { ClusterPresence, Presence } from './presence';
 import type { Profile } from './profile';
-import { historyDefaults, MemoryHistory, type History, type HistoryOptions } from './history';
-import { LocalPresence, type Presence } from './presence';
+import type { NodeRegistry } from './registry';
 import type { RemoteStatus, Status } from './status';
 
+export type { DisconnectTarget, Target, Topic } from './broker';
+
 /**
- * The seam between the service and its transport to other nodes (socket.io-adapter's role).
- * The service serializes a frame once and publishes it; the bus hands it to the delivering
- * side of every node that may hold recipients. The bus also owns what must be shared across
- * nodes: channel history (positions are stamped as frames are published, so every node sees
- * the same order) and presence. A Redis bus replaces LocalBus without any change to the
- * service or handlers.
+ * The engine: what the service needs from outside the process, as three seams with their own
+ * contracts (in the style of Centrifuge's engine):
+ * - `broker` (broker.ts): frames between nodes per channel, user, connection or to all, with
+ *   history, positions and recovery;
+ * - `presence` (presence.ts): who is in a channel, once per user however many tabs and nodes;
+ * - `registry` (registry.ts): which nodes are alive, reaping dead ones, requests between nodes.
+ * In memory (server/engine/memory.ts) or over Redis (server/cluster/); test/engine-contract.test.ts
+ * runs one suite against each.
  */
-export type Target =
-  | { type: 'channel'; channel: string }
-  | { type: 'all' }
-  | { type: 'user'; userId: string }
-  | { type: 'conn'; connId: string };
+export interface Engine {
+  readonly broker: Broker;
+  readonly presence: ClusterPresence;
+  readonly registry: NodeRegistry;
+}
 
-/** What a node listens to: a channel it has members in, a user or a connection it holds. */
-export type Topic = Exclude<Target, { type: 'all' }>;
-
-/** Who a disconnect closes: one connection, or every tab of one user. */
-export type DisconnectTarget = Extract<Target, { type: 'conn' } | { type: 'user' }>;
-
-/** The node side of the bus: what a node does with what others publish. */
+/** The node side: what a node does with what the engine hands it (the Hub). */
 export interface Delivery {
   readonly node: string;
   deliver(target: Target, data: string, except: readonly string[]): void;
@@ -35,6 +36,7 @@ export interface Delivery {
   userGone(channel: string, user: Profile): void;
 }
 
+/** What the service and the hub use: the engine's seams behind one object (EngineBus). */
 export interface Bus {
   readonly history: History;
   readonly presence: Presence;
@@ -53,38 +55,74 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** Single-process bus: publishing is delivering. */
-export class LocalBus implements Bus {
-  readonly history: MemoryHistory;
-  readonly presence = new LocalPresence();
+/**
+ * The one composition of an engine, whichever it is: the broker hands frames to the hub and
+ * control messages to the registry, the registry asks the hub for its status and tells it of users
+ * gone with a dead node. No engine-specific branch anywhere in the core.
+ */
+export class EngineBus implements Bus {
+  readonly history: History;
+  readonly presence: Presence;
   private delivery?: Delivery;
 
-  constructor(history: HistoryOptions = historyDefaults) {
-    this.history = new MemoryHistory(history);
+  constructor(readonly engine: Engine) {
+    this.history = engine.broker;
+    this.presence = engine.presence;
   }
 
   async start(delivery: Delivery): Promise<void> {
     this.delivery = delivery;
+    const { broker, registry } = this.engine;
+    await broker.start({
+      deliver: delivery.deliver.bind(delivery),
+      disconnectLocal: delivery.disconnectLocal.bind(delivery),
+      control: (msg) => registry.received(msg),
+    });
+    await registry.start({ status: () => delivery.status(), userGone: (channel, user) => delivery.userGone(channel, user) });
   }
 
   publish(target: Target, data: string, except: readonly string[], volatile = false): void {
-    if (target.type === 'channel' && !volatile && this.history.enabled) data = this.history.stamp(target.channel, data);
-    this.delivery?.deliver(target, data, except);
+    this.engine.broker.publish(target, data, except, volatile);
   }
 
   disconnect(target: DisconnectTarget, code: number, reason: string): void {
-    this.delivery?.disconnectLocal(target, code, reason);
+    // A connection held here needs no round trip; a user's tabs may be anywhere, this node's included.
+    if (target.type === 'conn' && this.delivery?.disconnectLocal(target, code, reason)) return;
+    this.engine.broker.disconnect(target, code, reason);
   }
 
-  async subscribe(_topic: Topic): Promise<void> {}
-  async unsubscribe(_topic: Topic): Promise<void> {}
-
-  async remoteStatus(): Promise<RemoteStatus> {
-    return { statuses: [], missing: [] };
+  subscribe(topic: Topic): Promise<void> {
+    return this.engine.broker.subscribe(topic);
   }
 
+  unsubscribe(topic: Topic): Promise<void> {
+    return this.engine.broker.unsubscribe(topic);
+  }
+
+  remoteStatus(timeoutMs: number): Promise<RemoteStatus> {
+    return this.engine.registry.remoteStatus(timeoutMs);
+  }
+
+  /** Leaves the node list first (others stop counting on it), then stops the broker. */
   async close(): Promise<void> {
-    this.history.close();
+    await this.engine.registry.close();
+    await this.engine.broker.close();
     this.delivery = undefined;
+  }
+}
+
+/** The single-process engine: the memory engine on a backend of its own. Publishing is delivering. */
+export class LocalBus extends EngineBus {
+  private readonly backend: MemoryBackend;
+
+  constructor(history: HistoryOptions = historyDefaults) {
+    const backend = new MemoryBackend(history);
+    super(createMemoryEngine({ node: 'local', backend }));
+    this.backend = backend;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.backend.close();
   }
 }

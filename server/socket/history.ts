@@ -1,21 +1,39 @@
 import { socketDefaults } from './limits';
 
 /**
- * Channel history, for resuming after a reconnect. Every channel frame gets a position: an
- * epoch (changes when history is lost, e.g. a restart) and an offset increasing within it.
- * The bus stamps positions as it publishes (so order and offsets agree on every node);
- * a History answers "what came after this position?".
+ * Channel history, for resuming after a reconnect and for filling a node's gaps. Every channel
+ * frame gets a position: an epoch (changes when history is lost: a restart, or a channel quiet
+ * for the TTL) and an offset, 1, 2, 3… within it. The broker stamps positions as it publishes
+ * (so order and offsets agree on every node); a History answers "what came after this position?".
  */
 export interface Position {
   epoch: string;
   offset: string;
 }
 
+/** What history holds after a position (`History.read`). */
+export interface HistoryRead {
+  /** The channel's latest position; undefined when it has no history (never published, quiet for the TTL, or lost). */
+  head?: Position;
+  /** Frames after the position that history still holds, oldest first, positions embedded, all of `head`'s epoch. */
+  frames: string[];
+  /** Whether `frames` is every frame after the position: nothing between was trimmed, expired or lost. */
+  complete: boolean;
+}
+
 export interface History {
+  /** The channel's latest position (what the next frame follows); undefined without history. */
+  head(channel: string): Promise<Position | undefined>;
   /**
-   * Frames of `channel` published after `since`, oldest first, positions embedded;
-   * undefined when they cannot all be recovered (epoch changed or too old).
+   * What history still holds after `since`, even when it is not everything:
+   * - `since` in the current epoch: the frames after it that are kept; complete when none between
+   *   was trimmed (WS_HISTORY_SIZE) or expired (WS_HISTORY_TTL_MS);
+   * - `since` of another epoch (that history is gone): every frame kept of the current epoch,
+   *   never complete (what came after `since` in its own epoch is unknowable);
+   * - no `since`: every frame kept of the current epoch, complete when its first one is kept.
    */
+  read(channel: string, since?: Position): Promise<HistoryRead>;
+  /** All of what came after `since` (read's frames when complete), or undefined: a client's resume, all or nothing. */
   since(channel: string, since: Position): Promise<string[] | undefined>;
 }
 
@@ -24,6 +42,11 @@ export interface HistoryOptions {
   size: number;
   /** How long a frame is kept, in ms. */
   ttlMs: number;
+}
+
+/** A read's frames when they are all there is (History.since). */
+export function completeFrames(read: HistoryRead): string[] | undefined {
+  return read.complete ? read.frames : undefined;
 }
 
 /** The defaults of limits.ts (WS_HISTORY_SIZE, WS_HISTORY_TTL_MS). */
@@ -94,17 +117,30 @@ export class MemoryHistory implements History {
     return withPosition(data, ch.epoch, String(offset));
   }
 
-  async since(channel: string, since: Position): Promise<string[] | undefined> {
-    const offset = Number(since.offset);
+  async head(channel: string): Promise<Position | undefined> {
     const ch = this.channels.get(channel);
-    // No record (expired, or another process) or another epoch: what was missed is unknowable.
-    if (!ch || since.epoch !== ch.epoch || !Number.isSafeInteger(offset) || offset < 0) return undefined;
-    this.trim(ch.entries, Date.now());
-    if (offset >= ch.next - 1) return [];
-    const first = ch.entries[0];
-    // Recoverable only if nothing between `offset` and the oldest kept frame was dropped.
-    if (!first || first.offset > offset + 1) return undefined;
-    return ch.entries.filter((e) => e.offset > offset).map((e) => withPosition(e.data, ch.epoch, String(e.offset)));
+    return ch && { epoch: ch.epoch, offset: String(ch.next - 1) };
+  }
+
+  async read(channel: string, since?: Position): Promise<HistoryRead> {
+    const ch = this.channels.get(channel);
+    // No record (expired, or another process): no epoch, nothing after any position.
+    if (!ch) return { frames: [], complete: since === undefined };
+    const now = Date.now();
+    this.trim(ch.entries, now);
+    const head = { epoch: ch.epoch, offset: String(ch.next - 1) };
+    const offset = since ? Number(since.offset) : 0;
+    const known = since === undefined || (since.epoch === ch.epoch && Number.isSafeInteger(offset) && offset >= 0);
+    const from = known ? offset : 0;
+    if (from >= ch.next - 1) return { head, frames: [], complete: known };
+    const kept = ch.entries.filter((e) => e.offset > from);
+    // Complete only if nothing between `from` and the oldest kept frame was dropped.
+    const complete = known && kept[0]?.offset === from + 1;
+    return { head, frames: kept.map((e) => withPosition(e.data, ch.epoch, String(e.offset))), complete };
+  }
+
+  async since(channel: string, since: Position): Promise<string[] | undefined> {
+    return completeFrames(await this.read(channel, since));
   }
 
   close(): void {

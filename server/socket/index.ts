@@ -1,7 +1,7 @@
 /**
  * The public API of the socket core: what apps, features, handlers and the admin import. Nothing
- * else of server/socket/ is meant to be reached from outside it (the cluster engine aside, which
- * implements the Bus, History and Presence seams).
+ * else of server/socket/ is meant to be reached from outside it (the engines aside, server/engine/
+ * and server/cluster/, which implement the Broker, Presence and NodeRegistry seams).
  */
 export type { Authenticator, Identity } from './auth';
 export { JwtAuthenticator, type JwtOptions } from './auth';

@@ -14,7 +14,25 @@ export interface Presence {
   count(channel: string): Promise<number>;
 }
 
-/** Single-node presence. */
+/**
+ * Presence as the NodeRegistry sees it (registry.ts): kept per node, so a dead node's share can be
+ * taken out and a node can write its own back when the backend lost it.
+ */
+export interface ClusterPresence extends Presence {
+  /**
+   * Writes this node's whole presence again, as it counts it itself (the backend lost it, or this
+   * node was reaped while it was cut off); returns how many (channel, user) entries. Silent: it
+   * answers no join or leave.
+   */
+  restore(): Promise<number>;
+  /**
+   * Takes a dead node's presence out; returns the (channel, user) pairs no live node has any more.
+   * Atomic: when several nodes reap the same node, each pair is returned to one of them only.
+   */
+  reap(node: string): Promise<Array<{ channel: string; user: Profile }>>;
+}
+
+/** Single-node presence: one node's own tab counts (the memory engine shares them between nodes). */
 export class LocalPresence implements Presence {
   /** Channel → user id → the profile of the user's first tab there (shared, not copied). */
   private readonly channels = new Map<string, Map<string, Profile>>();

@@ -180,6 +180,7 @@ describe('Base codec (unit)', () => {
       channel: 'chat:general',
       cmd: 'state',
       param: {
+        generation: 'g1',
         room: 'general',
         you: { id: 'u2', name: 'Bob' },
         users: [{ id: 'u1', name: 'Ada' }, { id: 'u2', name: 'Bob' }],

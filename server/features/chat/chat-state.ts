@@ -1,3 +1,4 @@
+import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import {
   addRoom,
@@ -48,6 +49,11 @@ export class ChatState {
     this.maxNicknames = opts.maxNicknames ?? MAX_NICKNAMES;
     this.now = opts.now ?? Date.now;
     this.roomKeys = opts.roomKeys ?? (() => []);
+  }
+
+  /** The store's generation: pages compare it across reconnects to tell when the server lost its state. */
+  generation(): Promise<string> {
+    return stateGeneration(this.store);
   }
 
   async rooms(): Promise<Room[]> {

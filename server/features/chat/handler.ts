@@ -165,11 +165,11 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
         const room = roomIn(conn);
         await svc.join(conn.id, DIRECTORY);
         const name = await nameOf(conn);
-        const [history, users, rooms] = await Promise.all([state.history(room), usersIn(svc, channel), roomList(svc)]);
+        const [generation, history, users, rooms] = await Promise.all([state.generation(), state.history(room), usersIn(svc, channel), roomList(svc)]);
         // Sent on every (re)connect: a page re-syncs by simply rendering it.
         svc.writeConnection(
           conn.id,
-          chat.message(channel, 'state', { room, you: { id: conn.profile.id, name }, history, users, rooms, typingTtlMs: TYPING_TTL_MS }),
+          chat.message(channel, 'state', { generation, room, you: { id: conn.profile.id, name }, history, users, rooms, typingTtlMs: TYPING_TTL_MS }),
         );
         // The join notice is for the user's first tab in the room (checked on this node).
         if (!onlyTabHere(svc, conn, channel)) {

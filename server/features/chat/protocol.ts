@@ -37,6 +37,8 @@ export const chat = defineProtocol({
   server: {
     /** To a connection when it opens (and so after every reconnect): everything a late joiner needs. */
     state: z.object({
+      /** The store's generation (server/store/generation.ts): another one than before means the server lost its state. */
+      generation: z.string(),
       room: z.string(),
       you: user,
       history: z.array(message),

@@ -1,4 +1,5 @@
 import { defineHandler, type Handler, roomOf, type Session, SocketError, type Sockets } from '../../socket';
+import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import { clearToBase, segmentToBase } from './base-bridge';
 import { drawLimits, emptyCanvas, pointCount, toCanvasSpace, type Canvas, type DrawLimits, type LiveStroke } from './canvas';
@@ -40,6 +41,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         const channel = conn.channel;
         // Canvas first, live strokes second: a commit takes the stroke out of `live` before it
         // paints it, so no stroke is in both; one in neither arrives as a `commit` the page applies.
+        const generation = await stateGeneration(store);
         const canvas = (await store.get<Canvas>(canvasKey(channel))) ?? emptyCanvas();
         const live: LiveStroke[] = [];
         for (const key of await store.keys(livePrefix(channel))) {
@@ -53,6 +55,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
           }
         }
         return {
+          generation,
           self: conn.id,
           me: { id: conn.profile.id, name: conn.profile.name },
           width: limits.width,

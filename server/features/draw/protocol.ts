@@ -56,6 +56,8 @@ export const draw = defineProtocol({
   },
   replies: {
     sync: z.object({
+      /** The store's generation (server/store/generation.ts): another one than before means the server lost its state. */
+      generation: z.string(),
       /** This connection's id: the page's own strokes are keyed `<self>:<id>`. */
       self: z.string(),
       /** Who this connection is (its user id and display name). */

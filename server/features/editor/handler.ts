@@ -1,4 +1,5 @@
 import { defineHandler, type Handler, roomOf, type Session } from '../../socket';
+import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness } from './awareness';
 import { codeToBase } from './base-bridge';
@@ -34,9 +35,10 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
         const room = roomName(conn);
         const clientStateVector = fromBase64(sv);
         checkStateVector(clientStateVector);
-        const [stored, language] = await Promise.all([store.get<StoredDoc>(docKey(room)), store.get<Language>(languageKey(room))]);
+        const [generation, stored, language] = await Promise.all([stateGeneration(store), store.get<StoredDoc>(docKey(room)), store.get<Language>(languageKey(room))]);
         const { update, stateVector } = answerSync(stored, clientStateVector);
         return {
+          generation,
           update: toBase64(update),
           sv: toBase64(stateVector),
           bytes: stored?.bytes ?? 0,

@@ -37,6 +37,8 @@ export const editor = defineProtocol({
   },
   replies: {
     sync: z.object({
+      /** The store's generation (server/store/generation.ts): another one than before means the server lost its state. */
+      generation: z.string(),
       update: z.string(),
       sv: z.string(),
       /** Encoded size of the stored document, bytes (0 for a new room). */

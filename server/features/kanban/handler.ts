@@ -1,4 +1,5 @@
 import { defineHandler, type Handler, type Session, SocketError, type Sockets } from '../../socket';
+import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import { BoardError, execute, kanbanLimits, newBoard, type Board, type Command, type Op } from './board';
 import { kanban } from './protocol';
@@ -39,8 +40,9 @@ export function kanbanHandler(store: StateStore, options: KanbanHandlerOptions =
 
   return defineHandler(kanban, {
     async sync(svc, conn) {
+      const generation = await stateGeneration(store);
       const board = (await store.get<Board>(boardKey(conn.channel))) ?? newBoard();
-      return { board, users: svc.getUsersByChannel(conn.channel), me: { id: conn.profile.id, name: conn.profile.name }, limits };
+      return { generation, board, users: svc.getUsersByChannel(conn.channel), me: { id: conn.profile.id, name: conn.profile.name }, limits };
     },
     async add(svc, conn, { column, text, before }) {
       const { version, op } = await run(svc, conn, { type: 'add', column, text, before });

@@ -43,7 +43,8 @@ export const kanban = defineProtocol({
     op: z.object({ version: z.number(), by: z.string(), op }),
   },
   replies: {
-    sync: z.object({ board, users: z.array(z.object({ id: z.string(), name: z.string() })), me: z.object({ id: z.string(), name: z.string() }), limits: z.object({ maxCards: z.number(), maxTextLength: z.number() }) }),
+    /** `generation`: the store's (server/store/generation.ts); another one than before means the server lost its state. */
+    sync: z.object({ generation: z.string(), board, users: z.array(z.object({ id: z.string(), name: z.string() })), me: z.object({ id: z.string(), name: z.string() }), limits: z.object({ maxCards: z.number(), maxTextLength: z.number() }) }),
     /** The board's version after the command (unchanged when it changed nothing). */
     add: z.object({ version: z.number(), card: z.string() }),
     edit: z.object({ version: z.number() }),

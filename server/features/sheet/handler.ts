@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { defineHandler, ErrorCode, type Handler, type Session, SocketError } from '../../socket';
+import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import { COLS, ROWS } from './formula';
 import { sheet, type Focus } from './protocol';
@@ -19,6 +20,8 @@ const keyOf = (conn: Session) => hash(`focus:${conn.id}`).toString('base64url').
 /** Store keys: the route channel is `sheet:<room>`, which is also the sheet's key. */
 const sheetKey = (channel: string) => channel;
 const focusKey = (channel: string) => `${channel}:focus`;
+/** Whether a store key is a sheet's selections: presence, not data (the durable store keeps it in memory only). */
+export const isFocusKey = (key: string) => /^sheet:[\w-]+:focus$/.test(key);
 
 type FocusEntries = Record<string, Focus & { at: number }>;
 
@@ -57,11 +60,12 @@ export function createSheetHandler(store: StateStore): Handler {
         const channel = conn.channel;
         const state = (await store.get<SheetState>(sheetKey(channel))) ?? emptySheet();
         const entries = (await store.get<FocusEntries>(focusKey(channel))) ?? {};
+        const generation = await stateGeneration(store);
         const fresh = Date.now() - FOCUS_TTL_MS;
         const focus = Object.values(entries)
           .filter((f) => f.at > fresh && f.key !== keyOf(conn))
           .map(({ at: _at, ...f }) => f);
-        return { ...snapshot(state), cols: COLS, rows: ROWS, focus, you: focusOf(conn, null), maxInput: MAX_INPUT_LENGTH };
+        return { ...snapshot(state), cols: COLS, rows: ROWS, focus, you: focusOf(conn, null), maxInput: MAX_INPUT_LENGTH, generation };
       },
 
       edit: async (svc, conn, { ref, input, base }) => {

@@ -40,7 +40,8 @@ export const sheet = defineProtocol({
     focus: z.custom<Focus>(),
   },
   replies: {
-    hello: z.custom<{ rev: number; cols: number; rows: number; cells: CellView[]; focus: Focus[]; you: Focus; maxInput: number }>(),
+    /** `generation`: the store's (server/store/generation.ts); another one than before means the server lost its state. */
+    hello: z.custom<{ rev: number; cols: number; rows: number; cells: CellView[]; focus: Focus[]; you: Focus; maxInput: number; generation: string }>(),
     edit: z.custom<{ rev: number; cell: CellView }>(),
   },
 });
