@@ -1,5 +1,6 @@
 import type { Message, PresenceDiff, PresenceUser } from './message';
 import type { Profile } from './profile';
+import { Throttle } from './throttle';
 
 export interface AnnouncerOptions {
   /** A channel is announced at most once per this many ms: later changes wait and go out together. */
@@ -8,16 +9,11 @@ export interface AnnouncerOptions {
   listMax: number;
 }
 
-/** One channel's announcement state. */
-interface ChannelState {
+/** One channel's changes since its last announcement, and the count that one carried. */
+interface Pending {
   joins: Map<string, Profile>;
   leaves: Map<string, Profile>;
-  /** When the last announcement went out, and the count it carried. */
-  lastSent: number;
   lastCount: number;
-  /** The pending changes' announcement is scheduled or on its way. */
-  timer?: NodeJS.Timeout;
-  sending: boolean;
 }
 
 /**
@@ -30,7 +26,8 @@ interface ChannelState {
  * its size.
  */
 export class Announcer {
-  private readonly channels = new Map<string, ChannelState>();
+  private readonly channels = new Map<string, Pending>();
+  private readonly throttle: Throttle<string>;
 
   constructor(
     private readonly options: AnnouncerOptions,
@@ -38,59 +35,57 @@ export class Announcer {
     private readonly publish: (msg: Message<'presence-diff', PresenceDiff>) => void,
     /** Distinct users in a channel, cluster-wide. */
     private readonly count: (channel: string) => Promise<number>,
-  ) {}
+    onError: (err: unknown) => void,
+  ) {
+    const { intervalMs, listMax } = options;
+    this.throttle = new Throttle(
+      (channel) => this.send(channel),
+      (channel) => intervalMs * Math.max(1, Math.ceil((this.channels.get(channel)?.lastCount ?? 0) / Math.max(1, listMax))),
+      onError,
+    );
+  }
 
   joined(channel: string, user: Profile): void {
-    const s = this.state(channel);
+    const p = this.pending(channel);
     // A leave and a join of one user between two announcements cancel out: they never stopped being there.
-    if (!s.leaves.delete(user.id)) s.joins.set(user.id, user);
-    this.schedule(channel, s);
+    if (!p.leaves.delete(user.id)) p.joins.set(user.id, user);
+    this.throttle.poke(channel);
   }
 
   left(channel: string, user: Profile): void {
-    const s = this.state(channel);
-    if (!s.joins.delete(user.id)) s.leaves.set(user.id, user);
-    this.schedule(channel, s);
+    const p = this.pending(channel);
+    if (!p.joins.delete(user.id)) p.leaves.set(user.id, user);
+    this.throttle.poke(channel);
   }
 
   /** Drops what is pending (the service is closing). */
   close(): void {
-    for (const s of this.channels.values()) clearTimeout(s.timer);
+    this.throttle.close();
     this.channels.clear();
   }
 
-  private state(channel: string): ChannelState {
-    let s = this.channels.get(channel);
-    if (!s) this.channels.set(channel, (s = { joins: new Map(), leaves: new Map(), lastSent: 0, lastCount: 0, sending: false }));
-    return s;
+  private pending(channel: string): Pending {
+    let p = this.channels.get(channel);
+    if (!p) this.channels.set(channel, (p = { joins: new Map(), leaves: new Map(), lastCount: 0 }));
+    return p;
   }
 
-  private schedule(channel: string, s: ChannelState): void {
-    if (s.timer || s.sending) return;
-    const { intervalMs, listMax } = this.options;
-    const quiet = intervalMs * Math.max(1, Math.ceil(s.lastCount / Math.max(1, listMax)));
-    const wait = s.lastSent + quiet - Date.now();
-    if (wait <= 0) void this.send(channel, s);
-    else s.timer = setTimeout(() => void this.send(channel, s), wait).unref();
-  }
-
-  private async send(channel: string, s: ChannelState): Promise<void> {
-    s.timer = undefined;
-    s.sending = true;
+  private async send(channel: string): Promise<void> {
     const count = await this.count(channel);
-    s.sending = false;
+    const p = this.pending(channel);
     // Taken after the count, so changes made meanwhile go out now rather than wait.
-    const { joins, leaves } = s;
-    s.joins = new Map();
-    s.leaves = new Map();
-    if (joins.size > 0 || leaves.size > 0) {
-      const listed = count <= this.options.listMax;
-      this.publish({ channel, cmd: 'presence-diff', param: { joins: listed ? users(joins) : [], leaves: listed ? users(leaves) : [], count } });
-      s.lastSent = Date.now();
-      s.lastCount = count;
+    const { joins, leaves } = p;
+    if (joins.size === 0 && leaves.size === 0) return;
+    p.joins = new Map();
+    p.leaves = new Map();
+    p.lastCount = count;
+    const listed = count <= this.options.listMax;
+    this.publish({ channel, cmd: 'presence-diff', param: { joins: listed ? users(joins) : [], leaves: listed ? users(leaves) : [], count } });
+    // An empty channel starts afresh: its next arrival is announced at once.
+    if (count === 0) {
+      this.channels.delete(channel);
+      this.throttle.forget(channel);
     }
-    // Forgotten once quiet long enough for the next change to go out at once anyway.
-    if (count === 0) this.channels.delete(channel);
   }
 }
 

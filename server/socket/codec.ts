@@ -1,3 +1,4 @@
+import { textFrame } from './frame';
 import type { Message } from './message';
 
 /**
@@ -14,20 +15,22 @@ export interface Codec {
 
 /** One frame translated for codec clients: once per codec per delivery, however many recipients share it. */
 export class Translations {
-  private readonly byCodec = new Map<Codec, { text: string; bytes: number } | undefined>();
+  /** Per codec, the translated frame built once (frame.ts), or undefined: not for that dialect. */
+  private readonly byCodec = new Map<Codec, { frame: Buffer; bytes: number } | undefined>();
 
   constructor(
     private readonly data: string,
     private msg?: Message,
   ) {}
 
-  send(to: { send(text: string, bytes: number): void }, codec: Codec): void {
+  send(to: { sendFrame(frame: Buffer, bytes: number): void }, codec: Codec): void {
     let out = this.byCodec.get(codec);
     if (!this.byCodec.has(codec)) {
       const text = codec.encode((this.msg ??= JSON.parse(this.data) as Message));
-      out = text === undefined ? undefined : { text, bytes: Buffer.byteLength(text) };
+      const bytes = text === undefined ? 0 : Buffer.byteLength(text);
+      out = text === undefined ? undefined : { frame: textFrame(text, bytes), bytes };
       this.byCodec.set(codec, out);
     }
-    if (out) to.send(out.text, out.bytes);
+    if (out) to.sendFrame(out.frame, out.bytes);
   }
 }

@@ -1,4 +1,5 @@
 import { Announcer } from './announcer';
+import type { Logger } from 'pino';
 import type { Bus, Delivery, DisconnectTarget, Target } from './bus';
 import { Channel } from './channel';
 import { Translations } from './codec';
@@ -14,6 +15,7 @@ import { Tap } from './tap';
 export interface HubOptions extends Pick<SocketLimits, 'maxChannelsPerConnection' | 'maxChannelNameLength' | 'presenceIntervalMs' | 'presenceListMax'> {
   node: string;
   bus: Bus;
+  log: Logger;
 }
 
 /**
@@ -55,6 +57,7 @@ export class Hub implements Delivery {
       // messages out of it; a resumed client asks for the built-in `presence` instead.
       (msg) => this.publish({ type: 'channel', channel: msg.channel }, msg, noneExcepted, true),
       (channel) => this.bus.presence.count(channel),
+      (err) => options.log.warn({ err }, 'presence announcement failed'),
     );
   }
 

@@ -21,3 +21,4 @@ export type { CloseInfo, Session } from './session';
 export type { ChannelAction, Handler, RouteOptions, RouteResolver, Sockets, UpgradeOptions } from './sockets';
 export { connectionStatus, type ChannelStatus, type ClusterStatus, type ConnectionStatus, type Status } from './status';
 export { Tap, type TapEntry, type TapListener } from './tap';
+export { Throttle } from './throttle';

@@ -80,7 +80,7 @@ export class SocketService implements Sockets {
     this.node = o.nodeId;
     this.log = o.logger.child({ node: this.node });
     this.gate = new Gate(o);
-    this.hub = new Hub({ ...o, node: this.node });
+    this.hub = new Hub({ ...o, node: this.node, log: this.log });
     this.inbound = new Inbound(this, this.hub, this.gate, this.routes, o);
     this.wss = new WebSocketServer({
       noServer: true,

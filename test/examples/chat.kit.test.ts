@@ -10,6 +10,7 @@ import type { ChatProtocol } from '../../server/features/chat/protocol';
 import { roomAuthorize } from '../../server/socket';
 import { MemoryStore } from '../../server/store/memory-store';
 import { HandlerTest, PushError, type TestSession } from '../../server/testing';
+import { eventually } from '../helpers';
 
 const general = roomChannel('general');
 const alice = { id: 'u1', name: 'Alice' };
@@ -43,7 +44,8 @@ describe('chat handler (test kit)', () => {
     expect(state?.param).to.deep.include({ room: 'general', you: alice, history: [], users: [alice] });
     const b = await open(bob);
     expect(a.frames('system').map((f) => f.param.text)).to.deep.equal(['Bob joined the room']);
-    expect(a.frames('users').at(-1)?.param.users).to.deep.equal([alice, bob]);
+    // Lists go out at most every LIST_INTERVAL_MS, with what they are then.
+    await eventually(() => expect(a.frames('users').at(-1)?.param.users).to.deep.equal([alice, bob]));
     expect(b.frames('system')).to.deep.equal([]); // the joiner is told by its state frame instead
     expect(kit.getUsersByChannel(general)).to.deep.equal([alice, bob]);
   });
@@ -141,7 +143,7 @@ describe('chat handler (test kit)', () => {
     await a2.close();
     await kit.idle();
     expect(b.frames('system').map((f) => f.param.text)).to.deep.equal(['Alice left the room']);
-    expect(b.frames('users').at(-1)?.param.users).to.deep.equal([bob]);
+    await eventually(() => expect(b.frames('users').at(-1)?.param.users).to.deep.equal([bob]));
     expect(await kit.presence(general)).to.deep.equal([bob]);
   });
 });

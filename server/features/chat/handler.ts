@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { defineHandler, ErrorCode, type Handler, type Session, SocketError, type Sockets } from '../../socket';
+import { defineHandler, ErrorCode, type Handler, type Session, SocketError, type Sockets, Throttle } from '../../socket';
 import {
   checkNickname,
   DIRECTORY,
+  LIST_INTERVAL_MS,
   MESSAGE_BURST,
   MESSAGE_REFILL_MS,
   RateLimiter,
@@ -51,6 +52,24 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
     return (await state.nickname(conn.profile.id)) ?? conn.profile.name;
   }
 
+  /**
+   * A room's user list and the room directory are sent again when they change, at most every
+   * LIST_INTERVAL_MS per channel, with what they are when sent: a room filling with n users then
+   * costs about n × (fill time ÷ interval) lists, not one list of n to every member per arrival.
+   */
+  const lists = new WeakMap<Sockets, Throttle<string>>();
+  function listsOf(svc: Sockets): Throttle<string> {
+    let t = lists.get(svc);
+    if (!t) {
+      const send = async (channel: string) =>
+        channel === DIRECTORY
+          ? svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }))
+          : svc.writeChannel(chat.message(channel, 'users', { users: await usersIn(svc, channel) }));
+      lists.set(svc, (t = new Throttle(send, () => LIST_INTERVAL_MS)));
+    }
+    return t;
+  }
+
   /** Whether `conn` is its user's only connection in `channel` on this node. */
   function onlyTabHere(svc: Sockets, conn: Session, channel: string): boolean {
     return !svc.getConnectionsByChannel(channel).some((c) => c.id !== conn.id && c.profile.id === conn.profile.id);
@@ -74,8 +93,8 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
     const name = await nameOf(conn);
     svc.writeChannel(notice(channel, 'leave', conn.profile.id, `${name} left the room`));
     svc.writeChannel(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
-    svc.writeChannel(chat.message(channel, 'users', { users }));
-    svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }));
+    listsOf(svc).poke(channel);
+    listsOf(svc).poke(DIRECTORY);
   }
 
   function notice(channel: string, kind: 'join' | 'leave' | 'nick', userId: string, text: string) {
@@ -140,7 +159,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
           const users = await usersIn(svc, channel);
           if (!users.some((u) => u.id === conn.profile.id)) continue;
           svc.writeChannel(notice(channel, 'nick', conn.profile.id, `${old} is now known as ${name}`));
-          svc.writeChannel(chat.message(channel, 'users', { users }));
+          listsOf(svc).poke(channel);
         }
         svc.writeUser(conn.profile.id, chat.message(DIRECTORY, 'you', { id: conn.profile.id, name }));
         return { name };
@@ -150,7 +169,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
         const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
         const result = await state.createRoom(room, occupied);
         if (result.full) throw new SocketError('room_limit', `all ${state.maxRooms} rooms are in use`);
-        if (result.created) svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }));
+        if (result.created) listsOf(svc).poke(DIRECTORY);
         return { room, created: result.created };
       },
 
@@ -178,9 +197,9 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
           return;
         }
         svc.writeChannel(notice(channel, 'join', conn.profile.id, `${name} joined the room`), conn.id);
-        svc.writeChannel(chat.message(channel, 'users', { users }), conn.id);
-        // To everyone, the joiner included: a Base client's room list comes only from `rooms`.
-        svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms }));
+        // To everyone, the joiner included: a Base client's lists come only from `users` and `rooms`.
+        listsOf(svc).poke(channel);
+        listsOf(svc).poke(DIRECTORY);
       },
 
       onClose(svc, conn) {
