@@ -94,3 +94,16 @@ export function usePages(): { readonly contexts: BrowserContext[]; readonly erro
     },
   };
 }
+
+/** The code editor's text as the user sees it: remote carets (with their name labels) and the placeholder left out. */
+export function editorText(page: Page): Promise<string> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.cm-content .cm-line')]
+      .map((line) => {
+        const copy = line.cloneNode(true) as HTMLElement;
+        copy.querySelectorAll('.cm-ySelectionCaret, .cm-placeholder').forEach((e) => e.remove());
+        return copy.textContent ?? '';
+      })
+      .join('\n'),
+  );
+}

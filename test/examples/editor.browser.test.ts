@@ -2,21 +2,8 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { textOf, stateOf, type StoredDoc } from '../../server/features/editor/document';
 import { docKey } from '../../server/features/editor/handler';
-import { screenshot, usePages } from '../browser';
+import { editorText, screenshot, usePages } from '../browser';
 import { closeAll, eventually, startApp, type TestApp } from '../helpers';
-
-/** The editor's text as the user sees it: remote carets (with their name labels) and the placeholder left out. */
-function editorText(page: Page): Promise<string> {
-  return page.evaluate(() =>
-    [...document.querySelectorAll('.cm-content .cm-line')]
-      .map((line) => {
-        const copy = line.cloneNode(true) as HTMLElement;
-        copy.querySelectorAll('.cm-ySelectionCaret, .cm-placeholder').forEach((e) => e.remove());
-        return copy.textContent ?? '';
-      })
-      .join('\n'),
-  );
-}
 
 /** The computed colour of the first token with exactly this text. */
 function tokenColor(page: Page, token: string): Promise<string | undefined> {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { drawLimits } from '../../server/features/draw/canvas';
-import { launchBrowser, screenshot } from '../browser';
+import { editorText, launchBrowser, screenshot } from '../browser';
 import { ServerProcess } from '../server-process';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -105,16 +105,6 @@ describe('examples across a restart of the server process (durable store)', func
     page.waitForFunction(([r, t]) => (document.querySelector(`td[data-ref="${r}"] .v`)?.textContent ?? '') === t, [ref, text] as const, { timeout: 15_000 });
   const sheetReady = (page: Page) => page.locator('#sheet[data-ready="true"]').waitFor({ timeout: 15_000 });
 
-  const editorText = (page: Page) =>
-    page.evaluate(() =>
-      [...document.querySelectorAll('.cm-content .cm-line')]
-        .map((line) => {
-          const copy = line.cloneNode(true) as HTMLElement;
-          copy.querySelectorAll('.cm-ySelectionCaret, .cm-placeholder').forEach((e) => e.remove());
-          return copy.textContent ?? '';
-        })
-        .join('\n'),
-    );
   const editorShows = (page: Page, text: string) =>
     page.waitForFunction(
       (want) =>
