@@ -41,6 +41,22 @@ export function basePageOf(url: URL): BasePage {
   return 'generic';
 }
 
+/**
+ * Whether a Base page's room is a chat room: chat.html's and a generic client's (which reads the
+ * chat too) are, created and listed like the chat page's; the other pages' rooms are not (their
+ * own bounded list, base-rooms.ts: MAX_BASE_ROOMS).
+ */
+export function opensChatRoom(page: BasePage): boolean {
+  return page === 'chat' || page === 'generic';
+}
+
+/**
+ * Most rooms of Base's non-chat pages (draw, kanban, editor, monitor, spreadsheet) at once. At the
+ * limit a new one recycles the oldest empty one (its `base:<room>:*` state deleted); when every
+ * one is in use the next is refused with HTTP 409 before the upgrade, so no state of it is made.
+ */
+export const MAX_BASE_ROOMS = 50;
+
 /** A Base `type`: a letter, then up to 63 letters, digits, `_` or `-`. */
 export const BASE_TYPE = /^[A-Za-z][\w-]{0,63}$/;
 

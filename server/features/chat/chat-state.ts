@@ -30,6 +30,8 @@ export interface ChatStateOptions {
   now?: () => number;
   /** Other keys of a room, deleted with its history when the room is recycled (Base pages' state). */
   roomKeys?: (room: string) => string[];
+  /** Whether a recycled room's `roomKeys` are still another registry's (a Base page room of the same name): then they are kept. */
+  keepKeys?: (room: string) => Promise<boolean>;
 }
 
 /** The chat's shared state behind the StateStore: rooms, histories, nicknames. */
@@ -39,6 +41,7 @@ export class ChatState {
   readonly maxNicknames: number;
   private readonly now: () => number;
   private readonly roomKeys: (room: string) => string[];
+  private readonly keepKeys: (room: string) => Promise<boolean>;
 
   constructor(
     private readonly store: StateStore,
@@ -49,6 +52,7 @@ export class ChatState {
     this.maxNicknames = opts.maxNicknames ?? MAX_NICKNAMES;
     this.now = opts.now ?? Date.now;
     this.roomKeys = opts.roomKeys ?? (() => []);
+    this.keepKeys = opts.keepKeys ?? (async () => false);
   }
 
   /** The store's generation: pages compare it across reconnects to tell when the server lost its state. */
@@ -66,7 +70,7 @@ export class ChatState {
 
   /**
    * Creates a room unless it exists. At the limit the oldest empty room is recycled (its history
-   * and `roomKeys` deleted); `full` when every room is in use.
+   * and `roomKeys` deleted, unless `keepKeys`); `full` when every room is in use.
    */
   async createRoom(name: string, occupied: (room: string) => boolean): Promise<{ created: boolean; full?: boolean }> {
     let result: { created: boolean; full?: boolean; evicted?: string } = { created: false };
@@ -81,7 +85,8 @@ export class ChatState {
       return r.rooms;
     });
     if (result.evicted !== undefined) {
-      for (const key of [chatKeys.history(result.evicted), ...this.roomKeys(result.evicted)]) await this.store.delete(key);
+      const kept = await this.keepKeys(result.evicted);
+      for (const key of [chatKeys.history(result.evicted), ...(kept ? [] : this.roomKeys(result.evicted))]) await this.store.delete(key);
     }
     return result.full ? { created: false, full: true } : { created: result.created };
   }

@@ -23,9 +23,10 @@ import { chat } from './protocol';
  * `chat` directory channel (room list, private messages). Shared state (rooms, history,
  * nicknames) lives in the store through ChatState; per-connection counters live in WeakMaps
  * keyed by the Session, so they go away with it. Base Framework's other frames (`base`) go to
- * `base` (base-relay.ts); without one they are refused.
+ * `base` (base-relay.ts); without one they are refused. `otherRooms`: rooms whose connections are
+ * not in the chat's room list (Base's non-chat pages, base-rooms.ts), told of renames too.
  */
-export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
+export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms: () => Promise<string[]> = async () => []): Handler {
   const limiters = new WeakMap<Session, RateLimiter>();
   const lastTyping = new WeakMap<Session, number>();
 
@@ -154,8 +155,9 @@ export function createChatHandler(state: ChatState, base?: BaseRelay): Handler {
         if (name === old) return { name };
         await state.setNickname(conn.profile.id, name);
         // Every room where this user has a tab (on any node) hears of it.
-        for (const room of await state.rooms()) {
-          const channel = roomChannel(room.name);
+        const rooms = new Set([...(await state.rooms()).map((r) => r.name), ...(await otherRooms())]);
+        for (const room of rooms) {
+          const channel = roomChannel(room);
           const users = await usersIn(svc, channel);
           if (!users.some((u) => u.id === conn.profile.id)) continue;
           svc.writeChannel(notice(channel, 'nick', conn.profile.id, `${old} is now known as ${name}`));

@@ -7,8 +7,9 @@ import { MAX_DOC_BYTES } from '../editor/limits';
 import type { Feature } from '../feature';
 import { pageRoom } from '../room';
 import { baseCodecs } from './base-codec';
-import { baseLimits, type BasePage, basePageOf } from './base-pages';
+import { baseLimits, type BasePage, basePageOf, opensChatRoom } from './base-pages';
 import { BaseRelay } from './base-relay';
+import { BaseRooms } from './base-rooms';
 import { baseKeys } from './base-state';
 import { checkNickname, DEFAULT_ROOM, roomChannel } from './chat';
 import { ChatState } from './chat-state';
@@ -29,7 +30,10 @@ const guestName = (id: string) => `guest-${id.replace(/^base-/, '').slice(0, 4)}
  * and /ws?channel=&token= on the same handler through the Base codec, so all of them share rooms.
  */
 export const chatFeature: Feature = ({ router, sockets, store, guests, config }) => {
-  const state = new ChatState(store, { roomKeys: (room) => [baseKeys.tasks(room), baseKeys.cells(room)] });
+  // Base pages' state is per room: kept while the room is a chat room or a Base page room (base-rooms.ts).
+  const roomKeys = (room: string) => [baseKeys.tasks(room), baseKeys.cells(room)];
+  const baseRooms = new BaseRooms(store, { roomKeys, keepKeys: (room) => state.hasRoom(room) });
+  const state = new ChatState(store, { roomKeys, keepKeys: (room) => baseRooms.has(room) });
 
   router.get('/examples/chat', (req, res) => {
     const room = pageRoom(req.query.room, DEFAULT_ROOM);
@@ -47,13 +51,23 @@ export const chatFeature: Feature = ({ router, sockets, store, guests, config })
     maxDocBytes: MAX_DOC_BYTES,
     monitor: { intervalMs, thresholds: { cpuPercent: cpuAlertPercent, lagMs: lagAlertMs, rssMb: rssAlertMb } },
   });
-  const handler = createChatHandler(state, relay);
+  const handler = createChatHandler(state, relay, async () => (await baseRooms.rooms()).map((r) => r.name));
+  const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
 
   /** The room a socket asks for (valid already), created if new; refused when every room is in use. */
   async function openRoom(room: string): Promise<void> {
-    const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
     const { full } = await state.createRoom(room, occupied);
     if (full) throw new HttpError(409, `all ${state.maxRooms} chat rooms are in use`);
+  }
+
+  /**
+   * The room of a Base page other than chat (draw, kanban, editor, monitor, spreadsheet): not a
+   * chat room (never in the chat's room list nor its MAX_ROOMS), but in the Base pages' own list
+   * (MAX_BASE_ROOMS); refused before the upgrade when every one is in use, so none of its state is made.
+   */
+  async function openBaseRoom(room: string): Promise<void> {
+    const { full } = await baseRooms.open(room, occupied);
+    if (full) throw new HttpError(409, `all ${baseRooms.max} Base page rooms are in use`);
   }
 
   /** Page users: the signed guest id; without the cookie (e.g. a Node client), a fresh id per connection. */
@@ -105,7 +119,8 @@ export const chatFeature: Feature = ({ router, sockets, store, guests, config })
 
   // Base's /api/ws?id=&nickname=&room= (seed 001's page also sends ?channel=) and /ws?channel=&token=:
   // the room route's rules (room from the URL, HTTP 400 when invalid, `roomAuthorize`), with the
-  // codec and handler of the Base page the URL names (basePageOf). A token is verified by the
+  // codec and handler of the Base page the URL names (basePageOf): chat.html and generic clients
+  // open chat rooms (MAX_ROOMS), the other pages Base page rooms (MAX_BASE_ROOMS), 409 when full. A token is verified by the
   // service before the route runs (refused with 401 when invalid or when no JWT is configured);
   // without one the client is a guest.
   for (const path of ['/api/ws', '/ws']) {
@@ -113,8 +128,8 @@ export const chatFeature: Feature = ({ router, sockets, store, guests, config })
       path,
       async (req, url, identity) => {
         const name = socketRoom(url, DEFAULT_ROOM, ['room', 'channel']);
-        await openRoom(name);
         const page = basePageOf(url);
+        await (opensChatRoom(page) ? openRoom(name) : openBaseRoom(name));
         return { channel: roomChannel(name), profile: identity?.profile ?? baseProfile(req, url), handler: baseHandlers[page], codec: baseCodecs[page] };
       },
       { anonymous: true, namespace: 'chat', authorize: roomAuthorize, rateLimit },
