@@ -11,13 +11,27 @@ interface Outbound {
   param: unknown;
 }
 
+/**
+ * How many connections a frame reached, as far as this node can tell: `here` were written to on
+ * this node (open connections only), `elsewhere` were handed to other nodes through the bus
+ * (not confirmed), `missing` live nodes did not answer the status in time (their share is unknown).
+ */
+export interface Delivery {
+  here: number;
+  elsewhere: number;
+  missing: string[];
+}
+
 /** One frame to one connection, on any node; an empty channel means the connection's route channel. */
-export async function sendToConnection(svc: Sockets, connId: string, frame: Outbound): Promise<{ sent: true }> {
+export async function sendToConnection(svc: Sockets, connId: string, frame: Outbound): Promise<{ sent: true } & Delivery> {
   const conn = await findConnection(svc, connId);
   const channel = frame.channel || conn.channel;
   checkChannel(svc, channel);
+  // Here: written to it (a connection leaves this node's registry when it closes). Elsewhere:
+  // handed to its node through the bus, which does not confirm.
+  const here = svc.getConnection(conn.id) ? 1 : 0;
   svc.writeConnection(conn.id, { channel, cmd: frame.cmd, param: frame.param });
-  return { sent: true };
+  return { sent: true, here, elsewhere: 1 - here, missing: [] };
 }
 
 /** One frame to every member of a channel; answers how many members this node has there. */
@@ -26,6 +40,18 @@ export function publishToChannel(svc: Sockets, frame: Outbound): { members: numb
   const members = svc.getConnectionsByChannel(frame.channel).length;
   svc.writeChannel({ channel: frame.channel, cmd: frame.cmd, param: frame.param });
   return { members };
+}
+
+/**
+ * publishToChannel, for the admin pages: also counts the members on the other nodes, from the
+ * cluster status (one bus round trip; with the in-process bus, this node's status).
+ */
+export async function publishCounted(svc: Sockets, frame: Outbound): Promise<{ members: number } & Delivery> {
+  checkChannel(svc, frame.channel);
+  const status = await svc.clusterStatus();
+  const { members } = publishToChannel(svc, frame);
+  const elsewhere = status.connections.filter((c) => c.node !== svc.node && c.channels.includes(frame.channel)).length;
+  return { members, here: members, elsewhere, missing: status.missing };
 }
 
 /** Kicks one connection, on any node: `close-connection` with the reason, then close 4000 (the client does not reconnect). */

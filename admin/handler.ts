@@ -1,5 +1,5 @@
 import { defineHandler, type Sockets } from '../server/socket';
-import { kickConnection, publishToChannel, sendToConnection } from './actions';
+import { kickConnection, kickUser, publishCounted, publishToChannel, sendToConnection } from './actions';
 import type { LiveStatus } from './live';
 import { adminProtocol } from './protocol';
 import type { TapFeed } from './tap-feed';
@@ -23,9 +23,13 @@ export function adminHandler(live: LiveStatus, tap: TapFeed) {
         else live.watch(conn.id, view);
       },
       unwatch: stop,
-      send: (svc, _conn, { connId, ...frame }) => sendToConnection(svc, connId, frame),
-      publish: (svc, _conn, frame) => publishToChannel(svc, frame),
+      send: async (svc, _conn, { connId, count, ...frame }) => {
+        const { sent, ...delivery } = await sendToConnection(svc, connId, frame);
+        return count ? { sent, ...delivery } : { sent };
+      },
+      publish: (svc, _conn, { count, ...frame }) => (count ? publishCounted(svc, frame) : publishToChannel(svc, frame)),
       kick: (svc, _conn, { connId, reason }) => kickConnection(svc, connId, reason),
+      'kick-user': (svc, _conn, { userId, reason }) => kickUser(svc, userId, reason),
     },
     { onClose: stop },
   );

@@ -45,11 +45,12 @@ export function mountAdmin({ router, sockets, settings, behindProxy, metrics }: 
   });
   const handler = adminHandler(new LiveStatus(sockets, settings.statusIntervalMs, settings.pageSize), new TapFeed(sockets, settings.tapBatchMs, settings.tapBatchMax));
   // Same credential as the pages, plus a same-host Origin: refused with an HTTP status before any connection exists.
+  // `reserved`: admin pages count against WS_ADMIN_CONNECTIONS_PER_IP, not the address's common cap.
   const identify = async (req: IncomingMessage) => {
     for (const verdict of [access.check(req), checkOrigin(req)]) if (!verdict.ok) throw new HttpError(verdict.status, verdict.message);
     return { profile: adminProfile };
   };
-  sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify, namespace: 'admin' });
+  sockets.route(adminSocketPath, () => ({ channel: adminChannel, handler }), { identify, namespace: 'admin', reserved: true });
   // The host app's own headers policy is its own; the admin's pages always get the strict one.
   router.use(['/admin', '/metrics'], securityHeaders());
   // Styles and page scripts only (the sign-in page needs them before any credential).

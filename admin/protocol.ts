@@ -37,6 +37,14 @@ const jsonText = z.string().transform((text, ctx) => {
   }
 });
 
+/**
+ * With `count: true` in `send` or `publish`, how many connections the frame reached, as far as
+ * this node can tell: `here` written to on this node, `elsewhere` on other nodes (send: handed to
+ * the connection's node through the bus, not confirmed; publish: members there per the cluster
+ * status), `missing` live nodes that did not answer the status in time (their members unknown).
+ */
+const delivery = { here: z.number().optional(), elsewhere: z.number().optional(), missing: z.array(z.string()).optional() };
+
 /** What an admin page watches; the server pushes that view every ADMIN_STATUS_INTERVAL_MS (the tap: every batch). */
 const view = z.discriminatedUnion('view', [
   z.object({ view: z.literal('sockets'), channels: query, connections: query }),
@@ -55,11 +63,13 @@ export const adminProtocol = defineProtocol({
     /** Stops pushes (the tap's pause). */
     unwatch: z.object({}),
     /** Sends one frame to a connection; an empty channel means the connection's route channel. */
-    send: z.object({ connId: z.string().min(1), channel: z.string().default(''), cmd: cmdSchema, param: jsonText }),
+    send: z.object({ connId: z.string().min(1), channel: z.string().default(''), cmd: cmdSchema, param: jsonText, count: z.boolean().default(false) }),
     /** Sends one frame to every member of a channel. */
-    publish: z.object({ channel: z.string().min(1), cmd: cmdSchema, param: jsonText }),
+    publish: z.object({ channel: z.string().min(1), cmd: cmdSchema, param: jsonText, count: z.boolean().default(false) }),
     /** Closes a connection with 4000 after a `close-connection` frame carrying the reason. */
     kick: z.object({ connId: z.string().min(1), reason: reasonSchema }),
+    /** Closes every connection (every tab) of one user on every node, like `kick`. */
+    'kick-user': z.object({ userId: z.string().min(1), reason: reasonSchema }),
   },
   server: {
     overview: z.custom<Overview>(),
@@ -68,9 +78,12 @@ export const adminProtocol = defineProtocol({
     tap: z.custom<TapBatch>(),
   },
   replies: {
-    send: z.object({ sent: z.literal(true) }),
-    publish: z.object({ members: z.number() }),
+    /** `here`: connections written to on this node; `elsewhere`: handed to other nodes (not confirmed); `missing`: nodes that did not answer. */
+    send: z.object({ sent: z.literal(true), ...delivery }),
+    /** `members`, `here`: members on this node; `elsewhere`: on the other nodes, from the cluster status. */
+    publish: z.object({ members: z.number(), ...delivery }),
     kick: z.object({ disconnected: z.number() }),
+    'kick-user': z.object({ disconnected: z.number() }),
   },
 });
 export type AdminProtocol = typeof adminProtocol;

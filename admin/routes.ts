@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler, t
 import { ErrorCode, type SocketError, type Sockets } from '../server/socket';
 import type { AdminAccess, Verdict } from './access';
 import { findConnection } from './actions';
+import { adminSocketPath } from './protocol';
 import { Csrf } from './csrf';
 import type { Config } from '../server/config';
 import type { Metrics } from './metrics';
@@ -92,6 +93,17 @@ export function adminRoutes({ router, sockets, settings, access, metrics }: Admi
       if ((err as SocketError).code === ErrorCode.nodeUnavailable) return refuse(req, res, 503, 'Node not answering', (err as Error).message);
       throw err;
     }
+  });
+
+  // A plain GET of the admin socket's path: why an upgrade there would be refused right now. A
+  // browser cannot read the HTTP status of a refused WebSocket upgrade, so the pages ask here
+  // after a failed connect (access and lockout answered by the guard above, like the upgrade).
+  router.get(adminSocketPath, (req, res) => {
+    const cap = sockets.limits.adminConnectionsPerIp;
+    const address = sockets.clientAddress(req);
+    const open = sockets.getConnections().filter((c) => c.route === adminSocketPath && c.remoteAddress === address).length;
+    if (open >= cap) return refuse(req, res, 429, 'Too many admin pages', `too many admin connections from this address (WS_ADMIN_CONNECTIONS_PER_IP=${cap})`);
+    res.type('text').send('an admin socket from this address would be admitted now\n');
   });
 
   // Bad form bodies and the like: a clear status and message, never a stack trace.

@@ -23,14 +23,33 @@ export function adminSocket(view: () => WatchView | undefined, onFrame: (frame: 
     live.textContent = text;
     live.classList.toggle('on', on);
   };
+  const url = root.dataset.socket!;
+  /** Whether the current attempt opened: a close without it is a refused or failed connect. */
+  let opened = false;
+  /** Counts close events, so a late answer about an older attempt shows nothing. */
+  let attempt = 0;
   const socket = new Socket<AdminProtocol>({
-    url: root.dataset.socket!,
+    url,
     onOpen: () => {
+      opened = true;
       show('live', true);
       watch();
     },
     onMessage: onFrame,
-    onClose: (code, reason, retryInMs) => show(retryInMs === undefined ? `closed (${code}${reason ? `: ${reason}` : ''})` : 'reconnecting…', false),
+    onClose: (code, reason, retryInMs) => {
+      const wasOpen = opened;
+      opened = false;
+      const n = ++attempt;
+      const retry = retryInMs === undefined ? '' : ' · reconnecting…';
+      if (retryInMs === undefined) show(`closed (${code}${reason ? `: ${reason}` : ''})`, false);
+      else show(wasOpen ? 'reconnecting…' : 'connecting…', false);
+      // A browser never sees the HTTP answer to a refused upgrade: ask the server why.
+      if (!wasOpen) {
+        refusal(url).then((why) => {
+          if (n === attempt && !opened && why) show(`${why}${retry}`, false);
+        });
+      }
+    },
     onError: (_service, error) => show(error, false),
   });
   function watch(): void {
@@ -38,6 +57,29 @@ export function adminSocket(view: () => WatchView | undefined, onFrame: (frame: 
     (v ? socket.request('', 'watch', v) : socket.request('', 'unwatch', {})).catch((err: Error) => show(err.message, false));
   }
   return { socket, watch };
+}
+
+/**
+ * Why an upgrade of `url` would be refused now, e.g. "refused: HTTP 429 too many admin
+ * connections from this address (…)", from a plain GET of the socket's path (admin/routes.ts);
+ * undefined when it would be admitted (the failure was elsewhere).
+ */
+async function refusal(url: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(url, { headers: { accept: 'text/plain' }, cache: 'no-store', credentials: 'same-origin', redirect: 'manual' });
+    if (res.ok) return undefined;
+    const text = (await res.text()).trim();
+    return `refused: HTTP ${res.status}${text ? ` ${text}` : ''}`;
+  } catch {
+    return 'server unreachable';
+  }
+}
+
+/**
+ * Asks before a destructive action; true when confirmed. `what` says what will happen.
+ */
+export function confirmAction(what: string): boolean {
+  return window.confirm(what);
 }
 
 type Child = Node | string | null | undefined | false;

@@ -73,6 +73,8 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
 
   private ws?: WebSocketLike;
   private lastRef = 0;
+  /** Makes this socket's frame `id`s unique to it: `<prefix>-<ref>`, one user's tabs and page loads apart. */
+  private readonly idPrefix = randomPrefix();
   private readonly pending = new Map<Ref, Request<any>>();
   private readonly queue: string[] = [];
   /** Channels the server confirmed joining: re-joined after every reconnect. */
@@ -130,14 +132,20 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
    * Sends a frame with a fresh `ref` and resolves with the server's reply, or rejects with a
    * RequestError carrying the server's error code or `timeout`. A request whose connection
    * drops before the answer times out: the reply cannot come on another connection.
+   *
+   * With `retry: true` it is retry-safe: the frame carries an `id` (`<socket prefix>-<ref>`) the
+   * server de-duplicates per user (WS_DEDUPE_TTL_MS), and it is sent again, same `ref` and `id`,
+   * after every reconnect until it is answered: it runs once and the promise gets that one answer.
+   * Its `timeout` counts only time on an open connection (none while offline); it rejects with
+   * `disconnected` when the socket closes for good (disconnect(), a kick).
    */
   request<K extends keyof P['client'] & string>(
     channel: string,
     cmd: K,
     param: ClientParam<P, K>,
-    { timeout = this.requestTimeout }: { timeout?: number } = {},
+    { timeout = this.requestTimeout, retry = false }: { timeout?: number; retry?: boolean } = {},
   ): Promise<ReplyOf<P, K>> {
-    return this.call(channel, cmd, param, timeout);
+    return this.call(channel, cmd, param, timeout, retry);
   }
 
   /**
@@ -169,6 +177,16 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.ws?.close(CloseCode.normal);
+    this.failRetries();
+  }
+
+  /** Retry-safe requests cannot be sent any more: they reject with `disconnected`. */
+  private failRetries(): void {
+    for (const request of this.pending.values()) {
+      if (!request.retry) continue;
+      this.pending.delete(request.ref);
+      request.fail('disconnected', `disconnected: no answer to this request will come`);
+    }
   }
 
   private async open(): Promise<void> {
@@ -194,6 +212,13 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
         this.join(channel).catch((e: Error) => this.onError('join', `${channel}: ${e.message}`));
       }
       for (const text of this.queue.splice(0)) ws.send(text);
+      // Retry-safe requests not answered yet go (again) with the same ref and id: the server answers each once.
+      for (const request of this.pending.values()) {
+        if (!request.retry || request.text === undefined) continue;
+        if (this.debug) console.debug('wsforge → (retry)', request.text);
+        ws.send(request.text);
+        request.arm();
+      }
       this.onOpen?.();
     };
     ws.onmessage = (event: { data: unknown }) => this.receive(String(event.data));
@@ -206,6 +231,9 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     // A kick is final; so is a refused credential unless a token function can give a new one.
     if (code === CloseCode.kicked || (code === CloseCode.authExpired && typeof this.token !== 'function')) this.stopped = true;
     const retryInMs = this.stopped ? undefined : this.backoff.next();
+    // Retry-safe requests wait for the next connection, their timers stopped; or fail for good.
+    for (const request of this.pending.values()) if (request.retry) request.disarm();
+    if (this.stopped) this.failRetries();
     if (retryInMs !== undefined) this.retryTimer = setTimeout(() => void this.open(), retryInMs);
     if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
     this.onClose?.(code, reason, retryInMs);
@@ -240,11 +268,27 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     return this.call(channel, cmd, param, this.requestTimeout);
   }
 
-  private call<T>(channel: string, cmd: string, param: unknown, timeout: number): Promise<T> {
+  private call<T>(channel: string, cmd: string, param: unknown, timeout: number, retry = false): Promise<T> {
     const ref = ++this.lastRef;
-    const request = new Request<T>(ref, cmd, timeout, () => this.pending.delete(ref));
+    const request = new Request<T>(ref, cmd, timeout, () => this.pending.delete(ref), retry);
+    if (!retry) {
+      this.pending.set(ref, request);
+      this.push({ channel, cmd, param, ref });
+      return request.promise;
+    }
+    if (this.stopped) {
+      request.fail('disconnected', `disconnected: "${cmd}" not sent`);
+      return request.promise;
+    }
+    const frame: Message = { channel, cmd, param, ref, id: `${this.idPrefix}-${ref}` };
+    request.text = JSON.stringify(frame);
     this.pending.set(ref, request);
-    this.push({ channel, cmd, param, ref });
+    if (this.debug) console.debug('wsforge →', frame);
+    // Offline, it waits in `pending` (not in the queue, which may drop frames): sent on the next open.
+    if (this.connected) {
+      this.ws!.send(request.text);
+      request.arm();
+    }
     return request.promise;
   }
 
@@ -282,6 +326,13 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     this.onMessage?.(frame);
     if (frame.cmd === 'error') this.onError('server', (frame.param as { message: string }).message);
   }
+}
+
+/** A random prefix for frame ids: unique enough that no two sockets of one user share ids within the window. */
+function randomPrefix(): string {
+  const c = globalThis.crypto as { randomUUID?: () => string } | undefined;
+  if (c?.randomUUID) return c.randomUUID().replace(/-/g, '').slice(0, 20);
+  return Math.random().toString(36).slice(2, 12) + Date.now().toString(36);
 }
 
 /** At most this many `wsf_since` positions go into a reconnect URL. */

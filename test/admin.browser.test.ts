@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, openPage, screenshot } from './browser';
-import { closeAll, connect, startApp, type TestApp, type TestClient } from './helpers';
+import { closeAll, connect, refusedUpgrade, startApp, type TestApp, type TestClient } from './helpers';
 
 describe('admin pages in a browser', function () {
   let t: TestApp;
@@ -115,6 +115,7 @@ describe('admin pages in a browser', function () {
     const ws = await client('lobby', 'Agent/Kick');
     const page = await open(`/admin/sockets/conn/${idOf('Agent/Kick')}`);
     await page.fill('#kick [name=reason]', 'too many messages');
+    page.once('dialog', (d) => void d.accept());
     await page.click('#kick button');
     expect((await ws.waitFor({ cmd: 'close-connection' })).param).to.deep.equal({ reason: 'too many messages' });
     expect(await ws.closed).to.deep.equal({ code: 4000, reason: 'too many messages' });
@@ -154,6 +155,93 @@ describe('admin pages in a browser', function () {
     await ws.sync();
     await page.waitForTimeout(200);
     expect(await rows.count()).to.equal(shown);
+  });
+
+  it('works with the address at WS_MAX_CONNECTIONS_PER_IP: admin pages have their own reserve', async () => {
+    await t.close();
+    t = await startApp({ admin: { statusIntervalMs: 150 }, socket: { maxConnectionsPerIp: 3 } });
+    for (const agent of ['Agent/Cap1', 'Agent/Cap2', 'Agent/Cap3']) await client('full', agent);
+    expect((await refusedUpgrade(t.url('/example/socket?ch=full'))).status, 'the cap is full').to.equal(429);
+
+    const page = await open('/admin/sockets');
+    await page.locator('#connections tbody tr', { hasText: 'Agent/Cap3' }).waitFor();
+    await page.locator('#counters .card', { hasText: 'Connections' }).locator('strong', { hasText: /^4$/ }).waitFor();
+    // A second admin page from the same address too, and the cap still holds for everyone else.
+    const second = await context!.newPage();
+    await second.goto(t.httpUrl('/admin/sockets/tap'));
+    await second.locator('#live', { hasText: 'live' }).waitFor();
+    expect((await refusedUpgrade(t.url('/example/socket?ch=full'))).status).to.equal(429);
+  });
+
+  it('says why when the admin socket is refused (HTTP status and message)', async () => {
+    await t.close();
+    t = await startApp({ admin: { statusIntervalMs: 150 }, socket: { adminConnectionsPerIp: 1 } });
+    await open('/admin/sockets');
+    const second = await context!.newPage();
+    await second.goto(t.httpUrl('/admin/sockets'));
+    await second.locator('#live', { hasText: 'refused: HTTP 429' }).waitFor();
+    expect(await second.locator('#live').textContent()).to.contain('WS_ADMIN_CONNECTIONS_PER_IP=1');
+  });
+
+  it('asks before Disconnect, and cancelling leaves the connection open', async () => {
+    const ws = await client('lobby', 'Agent/Confirm');
+    const page = await open(`/admin/sockets/conn/${idOf('Agent/Confirm')}`);
+    await page.locator('#details dd', { hasText: 'Agent/Confirm' }).waitFor();
+    const asked: string[] = [];
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await page.click('#kick button');
+    await page.waitForTimeout(300);
+    expect(asked).to.have.length(1);
+    expect(asked[0]).to.contain('Disconnect').and.contain(idOf('Agent/Confirm').slice(0, 8));
+    await ws.sync();
+    expect(ws.frames.filter((f) => f.cmd === 'close-connection'), 'not kicked').to.deep.equal([]);
+    expect(await page.locator('#kick output').textContent()).to.equal('');
+
+    // Every tab of the user: asked again, naming the user.
+    const other = await client('elsewhere', 'Agent/Confirm2');
+    void other;
+    await page.check('#kick [name=user]');
+    page.once('dialog', (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.click('#kick button');
+    await page.locator('#kick output.ok', { hasText: /^Disconnected \d+ connections?\.$/ }).waitFor();
+    expect(asked[1]).to.contain('every connection of user');
+    expect(await ws.closed).to.deep.include({ code: 4000 });
+  });
+
+  it('"Sent to N": the connection page says how many connections got the frame', async () => {
+    const ws = await client('lobby', 'Agent/Count');
+    const page = await open(`/admin/sockets/conn/${idOf('Agent/Count')}`);
+    await page.locator('#details dd', { hasText: 'Agent/Count' }).waitFor();
+    await page.fill('#send [name=cmd]', 'notice');
+    await page.fill('#send [name=param]', '{"text": "counted"}');
+    await page.click('#send button');
+    await page.locator('#send output.ok', { hasText: 'Sent. Received by 1 connection on this node.' }).waitFor();
+    await ws.waitFor({ cmd: 'notice' });
+  });
+
+  it('the tap filter hides the rows already shown, and clearing it shows them again', async () => {
+    const ws = await client('tapped', 'Agent/TapFilter');
+    const page = await open('/admin/sockets/tap');
+    ws.send({ channel: 'tapped', cmd: 'chat', param: { text: 'shown before the filter' } });
+    ws.send({ channel: 'tapped', cmd: 'ping', param: {}, ref: 1 });
+    const rows = page.locator('#tap tbody tr');
+    const chat = rows.filter({ hasText: 'shown before the filter' }).first();
+    await chat.waitFor();
+    await rows.filter({ hasText: 'ping' }).first().waitFor();
+
+    await page.fill('#filter [name=cmd]', 'ping');
+    await chat.waitFor({ state: 'hidden' });
+    expect(await rows.filter({ hasText: 'ping' }).first().isVisible()).to.equal(true);
+    await page.locator('#tap-stats', { hasText: 'hidden by the filter' }).waitFor();
+
+    await page.fill('#filter [name=cmd]', '');
+    await chat.waitFor({ state: 'visible' });
   });
 
   it('/admin/login is a clean form when ADMIN_TOKEN is set', async () => {

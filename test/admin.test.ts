@@ -704,4 +704,63 @@ describe('admin', function () {
       expect(sample(text, 'wsforge_disconnects_total', 'code="4008"')).to.equal(1);
     });
   });
+
+  describe('per-address reserve, counted replies, user kick', () => {
+    afterEach(closeAll);
+
+    it('admits admin sockets with the address at WS_MAX_CONNECTIONS_PER_IP, up to WS_ADMIN_CONNECTIONS_PER_IP', async () => {
+      const t = await startApp({ socket: { maxConnectionsPerIp: 2, adminConnectionsPerIp: 2 } });
+      await exampleClient(t, 'full');
+      await exampleClient(t, 'full');
+      const full = await refusedUpgrade(t.url('/example/socket?ch=full'));
+      expect(full.status).to.equal(429);
+      expect(full.body).to.contain('WS_MAX_CONNECTIONS_PER_IP=2');
+      const [a, b] = [await adminSocket(t), await adminSocket(t)];
+      expect(a.isOpen && b.isOpen).to.equal(true);
+      const over = await refusedUpgrade(t.url('/admin/sockets/socket'));
+      expect(over.status).to.equal(429);
+      expect(over.body).to.contain('WS_ADMIN_CONNECTIONS_PER_IP=2');
+      // The plain GET the pages use to learn why: same status and message.
+      const why = await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain' });
+      expect(why.status).to.equal(429);
+      expect(why.body).to.contain('WS_ADMIN_CONNECTIONS_PER_IP=2');
+      // Slots come back when admin pages close, and the common cap never counted them.
+      await a.close();
+      await eventually(async () => expect((await adminSocket(t)).isOpen).to.equal(true));
+      expect((await refusedUpgrade(t.url('/example/socket?ch=full'))).status).to.equal(429);
+    });
+
+    it('the plain GET of the admin socket path answers the access refusal, or 200', async () => {
+      const t = await startApp();
+      const ok = await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain' });
+      expect(ok.status).to.equal(200);
+      const locked = await startApp({ admin: { token } });
+      const refused = await rawGet({ port: locked.port }, '/admin/sockets/socket', { accept: 'text/plain' });
+      expect(refused.status).to.equal(401);
+      expect(refused.body).to.contain('sign in');
+    });
+
+    it('send and publish with count: true say how many connections got the frame', async () => {
+      const t = await startApp();
+      await exampleClient(t, 'news', { 'user-agent': 'counted' });
+      await exampleClient(t, 'news');
+      const admin = await adminSocket(t);
+      const sent = await admin.request('', 'send', { connId: idOf(t, 'counted'), cmd: 'notice', param: '{}', count: true });
+      expect(sent.param).to.deep.equal({ sent: true, here: 1, elsewhere: 0, missing: [] });
+      const published = await admin.request('', 'publish', { channel: 'news', cmd: 'headline', param: '{}', count: true });
+      expect(published.param).to.deep.equal({ members: 2, here: 2, elsewhere: 0, missing: [] });
+      const nobody = await admin.request('', 'publish', { channel: 'empty-room', cmd: 'headline', param: '{}', count: true });
+      expect(nobody.param).to.deep.equal({ members: 0, here: 0, elsewhere: 0, missing: [] });
+    });
+
+    it('kick-user closes every tab of the user', async () => {
+      const t = await startApp();
+      const tab = await exampleClient(t, 'room', { 'user-agent': 'tab-1' });
+      const admin = await adminSocket(t);
+      const userId = t.app.sockets!.getConnection(idOf(t, 'tab-1'))!.profile.id;
+      const reply = await admin.request('', 'kick-user', { userId, reason: 'bye' });
+      expect(reply.param).to.deep.equal({ disconnected: 1 });
+      expect(await tab.closed).to.deep.equal({ code: 4000, reason: 'bye' });
+    });
+  });
 });

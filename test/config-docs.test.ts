@@ -97,8 +97,11 @@ describe('socket limits (server/socket/limits.ts)', () => {
       clusterStatusTimeoutMs: 1_000,
       rateLimit: { perSecond: 50, burst: 100, maxStrikes: 250 },
       maxConnectionsPerIp: 256,
+      adminConnectionsPerIp: 16,
       authTimeoutMs: 5_000,
       tokenWarnMs: 60_000,
+      dedupeTtlMs: 120_000,
+      dedupeMaxIds: 256,
     });
     expect(loadConfig({}).socket).to.deep.equal(socketDefaults);
   });

@@ -29,7 +29,8 @@ export function connectionPage(access: Access, conn: ConnectionStatus): string {
     <header><h2>Disconnect</h2></header>
     <form id="kick" class="stack">
       <label>reason <input name="reason" value="disconnected by an admin" autocomplete="off"></label>
-      <p class="hint">The client gets <code>close-connection</code> with this reason, then close 4000, and does not reconnect.</p>
+      <label class="check"><input type="checkbox" name="user"> every connection of this user (${conn.profile.name}), on every node</label>
+      <p class="hint">The client gets <code>close-connection</code> with this reason, then close 4000, and does not reconnect. You are asked to confirm first.</p>
       <div class="actions"><button class="danger">Disconnect</button><output role="status"></output></div>
     </form>
   </section>

@@ -13,8 +13,13 @@ const { socket, watch } = adminSocket(
 searchQuery('members-search', members, watch);
 
 onSubmit(byId<HTMLFormElement>('publish'), async (data) => {
-  const reply = await socket.request('', 'publish', { channel: key, cmd: String(data.get('cmd')), param: String(data.get('param')) });
-  return `Sent to ${fmt.count(reply.members)} member${reply.members === 1 ? '' : 's'}.`;
+  const reply = await socket.request('', 'publish', { channel: key, cmd: String(data.get('cmd')), param: String(data.get('param')), count: true });
+  const members = (n: number) => `${fmt.count(n)} member${n === 1 ? '' : 's'}`;
+  const elsewhere = reply.elsewhere ?? 0;
+  const missing = reply.missing?.length ? ` Node ${reply.missing.join(', ')} did not answer: its members are not counted.` : '';
+  // One node: "Sent to 2 members." A cluster: the total as far as the cluster status tells.
+  if (!elsewhere && !missing) return `Sent to ${members(reply.members)}.`;
+  return `Sent to ${members(reply.members + elsewhere)} (${fmt.count(reply.members)} on this node, ${fmt.count(elsewhere)} on other nodes).${missing}`;
 });
 
 function render(ch: ChannelSnapshot): void {

@@ -1,6 +1,6 @@
 // /admin/sockets/conn/{id}: everything known about one connection, live; send to it; disconnect it.
 import type { ConnectionStatus } from '../../server/socket/status';
-import { adminSocket, byId, channelLink, fmt, h, onSubmit, root } from '../admin';
+import { adminSocket, byId, channelLink, confirmAction, fmt, h, onSubmit, root } from '../admin';
 
 const id = root.dataset.conn!;
 const { socket } = adminSocket(
@@ -10,14 +10,44 @@ const { socket } = adminSocket(
   },
 );
 
+let shown: ConnectionStatus | undefined;
+
 onSubmit(byId<HTMLFormElement>('send'), async (data) => {
-  await socket.request('', 'send', { connId: id, channel: String(data.get('channel')), cmd: String(data.get('cmd')), param: String(data.get('param')) });
-  return 'Sent.';
+  const reply = await socket.request('', 'send', { connId: id, channel: String(data.get('channel')), cmd: String(data.get('cmd')), param: String(data.get('param')), count: true });
+  return delivered(reply.here ?? 0, reply.elsewhere ?? 0);
 });
-onSubmit(byId<HTMLFormElement>('kick'), async (data) => {
-  await socket.request('', 'kick', { connId: id, reason: String(data.get('reason')) });
-  return 'Disconnected.';
+const kick = byId<HTMLFormElement>('kick');
+const wholeUser = () => (kick.elements.namedItem('user') as HTMLInputElement).checked;
+// Asked before the request: capture phase, ahead of onSubmit's listener.
+kick.addEventListener(
+  'submit',
+  (e) => {
+    const question = wholeUser()
+      ? `Disconnect every connection of user ${shown?.profile.name ?? ''} (${shown?.profile.id ?? '?'}), on every node? They will not reconnect.`
+      : `Disconnect ${shown ? `${shown.profile.name}'s connection` : 'connection'} ${id.slice(0, 8)}? It will not reconnect.`;
+    if (confirmAction(question)) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  },
+  { capture: true },
+);
+onSubmit(kick, async (data) => {
+  const reason = String(data.get('reason'));
+  if (!wholeUser()) {
+    await socket.request('', 'kick', { connId: id, reason });
+    return 'Disconnected.';
+  }
+  if (!shown) throw new Error('the user is not known yet: wait for the details');
+  const { disconnected } = await socket.request('', 'kick-user', { userId: shown.profile.id, reason });
+  return `Disconnected ${fmt.count(disconnected)} connection${disconnected === 1 ? '' : 's'}.`;
 });
+
+/** How many connections got it, as far as this node can tell; never a bare "Sent." when nobody did. */
+function delivered(here: number, elsewhere: number): string {
+  if (here) return `Sent. Received by ${fmt.count(here)} connection${here === 1 ? '' : 's'} on this node.`;
+  if (elsewhere) return `Sent to ${shown?.node ? `node ${shown.node}` : 'its node'} through the bus: 0 connections on this node, and delivery there is not confirmed.`;
+  return 'Not delivered: 0 connections received it (the connection had closed).';
+}
 
 function render(c: ConnectionStatus | null): void {
   const state = byId('state');
@@ -28,6 +58,7 @@ function render(c: ConnectionStatus | null): void {
     for (const b of document.querySelectorAll<HTMLButtonElement>('form button')) b.disabled = true;
     return;
   }
+  shown = c;
   const rows: Array<[string, ...Array<Node | string>]> = [
     ['ID', c.id],
     ['Node', c.node],

@@ -165,6 +165,65 @@ function setPmTarget(u: ChatUser | undefined): void {
   messageInput.focus();
 }
 
+// ---- sending -------------------------------------------------------------------------------
+
+/**
+ * A message of ours on its way: shown at once as "sending…" (offline too: the Socket sends it,
+ * retry-safe, on the next connection), replaced by the server's line when that arrives; a
+ * request that failed stays, with the reason, and its text goes back to the input.
+ */
+interface Outgoing {
+  readonly text: string;
+  readonly li: HTMLLIElement;
+  /** The server acknowledged it: it waits only for its line. */
+  acked: boolean;
+}
+const outgoing: Outgoing[] = [];
+
+function outgoingItem(text: string, to: ChatUser | undefined): HTMLLIElement {
+  const li = el('li', to ? 'msg private mine pending' : 'msg mine pending');
+  li.dataset.state = 'sending';
+  const who = el('span', 'msg-who', to ? `you → ${to.name}` : (me?.name ?? 'you'));
+  li.append(el('time', 'msg-time', clock(Date.now())), who, el('span', 'msg-badge msg-sending', 'sending…'), el('span', 'msg-text', text));
+  return li;
+}
+
+/** Our message's line from the server takes the place of its "sending…" one. */
+function takeOutgoing(text: string, line: HTMLLIElement): boolean {
+  const i = outgoing.findIndex((o) => o.text === text);
+  if (i < 0) return false;
+  const [o] = outgoing.splice(i, 1);
+  if (o!.li.isConnected) o!.li.replaceWith(line);
+  else append(line);
+  return true;
+}
+
+async function sendMessage(text: string, to: ChatUser | undefined): Promise<void> {
+  const s = socket!;
+  const o: Outgoing = { text, li: outgoingItem(text, to), acked: false };
+  outgoing.push(o);
+  append(o.li);
+  try {
+    if (to) await s.request('', 'private', { to: to.id, text }, { retry: true });
+    else await s.request('', 'say', { text }, { retry: true });
+    o.acked = true;
+    o.li.dataset.state = 'sent';
+    o.li.classList.remove('pending');
+    o.li.querySelector('.msg-sending')?.remove();
+  } catch (err) {
+    const i = outgoing.indexOf(o);
+    if (i >= 0) outgoing.splice(i, 1);
+    const why = (err as Error).message;
+    o.li.dataset.state = 'failed';
+    o.li.classList.remove('pending');
+    const badge = o.li.querySelector('.msg-sending');
+    if (badge) badge.textContent = `not sent: ${why}`;
+    if (s !== socket) o.li.remove();
+    if (!messageInput.value) messageInput.value = text;
+    showError(sendError, `Not sent: ${why}. Your text is back in the box.`);
+  }
+}
+
 // ---- frames ----------------------------------------------------------------------------------
 
 function onFrame(f: Frame): void {
@@ -179,7 +238,9 @@ function onFrame(f: Frame): void {
       rooms = s.rooms;
       typingTtlMs = s.typingTtlMs;
       typing.clear();
-      messages.replaceChildren(...s.history.map(messageItem));
+      // Acknowledged messages of ours are in the history now; those still sending stay after it.
+      for (let i = outgoing.length - 1; i >= 0; i--) if (outgoing[i]!.acked) outgoing.splice(i, 1);
+      messages.replaceChildren(...s.history.map(messageItem), ...outgoing.map((o) => o.li));
       messages.scrollTop = messages.scrollHeight;
       if (document.activeElement !== nickInput) nickInput.value = me.name;
       if (pmTarget && !users.some((u) => u.id === pmTarget!.id)) setPmTarget(undefined);
@@ -192,6 +253,7 @@ function onFrame(f: Frame): void {
       if (!inRoom) break;
       typing.delete(f.param.userId);
       renderTyping();
+      if (f.param.userId === me?.id && takeOutgoing(f.param.text, messageItem(f.param))) break;
       append(messageItem(f.param));
       break;
     case 'system':
@@ -208,6 +270,7 @@ function onFrame(f: Frame): void {
       renderTyping();
       break;
     case 'private':
+      if (f.param.from.id === me?.id && takeOutgoing(f.param.text, privateItem(f.param))) break;
       append(privateItem(f.param));
       break;
     case 'rooms':
@@ -257,6 +320,7 @@ function switchRoom(next: string, push = true): void {
   if (next === room || !roomPattern.test(next)) return;
   room = next;
   users = [];
+  outgoing.length = 0;
   typing.clear();
   setPmTarget(undefined);
   messages.replaceChildren();
@@ -310,13 +374,7 @@ messageForm.addEventListener('submit', async (e) => {
   stopTyping(false); // the message itself clears the indicator for everyone
   messageInput.value = '';
   showError(sendError, undefined);
-  try {
-    if (pmTarget) await socket.request('', 'private', { to: pmTarget.id, text });
-    else await socket.request('', 'say', { text });
-  } catch (err) {
-    messageInput.value ||= text;
-    showError(sendError, (err as Error).message);
-  }
+  await sendMessage(text, pmTarget);
 });
 
 byId('pm-cancel').addEventListener('click', () => setPmTarget(undefined));

@@ -91,13 +91,36 @@ function apply(frame: Frame): void {
 }
 
 // ---- commands ----------------------------------------------------------------------------
+/** "sending…" next to the connection status while commands wait for their answer (offline too: they are retry-safe). */
+const sendingEl = document.createElement('span');
+sendingEl.id = 'sending';
+sendingEl.className = 'kb-sending';
+sendingEl.setAttribute('role', 'status');
+sendingEl.hidden = true;
+statusEl.after(sendingEl);
+let sending = 0;
+
+/** A command, sent retry-safe (once, however many reconnects), with "sending…" shown until it is answered. */
+async function send<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<void> {
+  sending++;
+  sendingEl.hidden = false;
+  sendingEl.textContent = sending > 1 ? `sending ${sending} changes…` : 'sending…';
+  try {
+    await socket.request('', cmd, param, { retry: true });
+  } finally {
+    sending--;
+    sendingEl.hidden = sending === 0;
+    sendingEl.textContent = sending > 1 ? `sending ${sending} changes…` : sending ? 'sending…' : '';
+  }
+}
+
 async function command<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<boolean> {
   try {
-    await socket.request('', cmd, param);
+    await send(cmd, param);
     return true;
   } catch (e) {
     const code = e instanceof RequestError ? e.code : '';
-    notify((e as Error).message);
+    notify(`Not saved: ${(e as Error).message}`);
     if (code === 'not_found') void snapshot.sync();
     return false;
   }
@@ -143,7 +166,7 @@ async function saveEditor(cardId: string, text: string): Promise<void> {
   if (!ed) return;
   ed.draft = text;
   try {
-    await socket.request('', 'edit', { card: cardId, text, version: ed.base });
+    await send('edit', { card: cardId, text, version: ed.base });
     editors.delete(cardId);
     focusAfter = cardId;
     render();
@@ -209,7 +232,11 @@ function columnEl(id: string, title: string) {
     e.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    if (await command('add', { column: id, text })) input.value = '';
+    // The text stays in the box until the server has it (and when it failed: the notice says why).
+    form.dataset.state = 'sending';
+    const ok = await command('add', { column: id, text });
+    delete form.dataset.state;
+    if (ok && input.value.trim() === text) input.value = '';
   });
   section.append(head, list, form);
   boardEl.append(section);

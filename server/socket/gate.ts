@@ -13,7 +13,10 @@ export interface Admitted {
   expiresAt?: number;
 }
 
-export interface GateOptions extends Pick<SocketLimits, 'maxConnectionsPerIp' | 'tokenWarnMs'> {
+/** The connections per client address of one pool: the common cap, or the admin's reserve. */
+type Pool = Map<string, number>;
+
+export interface GateOptions extends Pick<SocketLimits, 'maxConnectionsPerIp' | 'adminConnectionsPerIp' | 'tokenWarnMs'> {
   origins: OriginPolicy;
   /** The client's address of a request: what the per-address cap counts. */
   clientAddress: (req: IncomingMessage) => string;
@@ -27,9 +30,13 @@ export interface GateOptions extends Pick<SocketLimits, 'maxConnectionsPerIp' | 
  * credential's lifetime (warning, refresh, close on expiry).
  */
 export class Gate {
-  private readonly perIp = new Map<string, number>();
-  /** The address each admitted socket counts against, until it opens a connection (which then holds the slot) or closes. */
-  private readonly slots = new WeakMap<Duplex, string>();
+  private readonly perIp: Pool = new Map();
+  /** Connections of `reserved` routes (the admin's), counted apart from `perIp`. */
+  private readonly reservedPerIp: Pool = new Map();
+  /** The address (and pool) each admitted socket counts against, until it opens a connection (which then holds the slot) or closes. */
+  private readonly slots = new WeakMap<Duplex, { ip: string; pool: Pool }>();
+  /** Open connections that hold a slot of the reserve. */
+  private readonly reservedConns = new WeakSet<Admitted>();
   /**
    * Per connection with a credential: the timer of its next warning or expiry, and the expiry it
    * was last warned about (a refresh that does not extend it is not warned again).
@@ -54,12 +61,18 @@ export class Gate {
   async admit(req: IncomingMessage, url: URL, route: RouteOptions): Promise<Identity | undefined> {
     if (!this.options.origins.allows(req)) throw new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
     const ip = this.options.clientAddress(req);
-    if ((this.perIp.get(ip) ?? 0) >= this.options.maxConnectionsPerIp) {
-      throw new HttpError(429, `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`);
+    const pool = route.reserved ? this.reservedPerIp : this.perIp;
+    if ((pool.get(ip) ?? 0) >= this.capOf(pool)) {
+      throw new HttpError(
+        429,
+        route.reserved
+          ? `too many admin connections from this address (WS_ADMIN_CONNECTIONS_PER_IP=${this.options.adminConnectionsPerIp})`
+          : `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`,
+      );
     }
     // Counted from here, not from the handshake: upgrades still verifying a token (WebCrypto, a
     // JWKS fetch) would otherwise all pass the cap together.
-    this.hold(req.socket, ip);
+    this.hold(req.socket, ip, pool);
     try {
       if (route.identify) return await route.identify(req, url);
       const token = tokenFrom(req, url);
@@ -89,36 +102,42 @@ export class Gate {
    * nor an entry of its own (an idle connection's footprint counts).
    */
   opened(conn: Admitted, socket: Duplex): void {
-    if (this.slots.has(socket)) {
+    const slot = this.slots.get(socket);
+    if (slot) {
       socket.removeListener('close', this.releaseOnClose);
       this.slots.delete(socket);
-    } else this.count(conn.remoteAddress, 1);
+      if (slot.pool === this.reservedPerIp) this.reservedConns.add(conn);
+    } else this.count(this.perIp, conn.remoteAddress, 1);
   }
 
   closed(conn: Admitted): void {
     clearTimeout(this.credentials.get(conn)?.timer);
-    this.count(conn.remoteAddress, -1);
+    this.count(this.reservedConns.delete(conn) ? this.reservedPerIp : this.perIp, conn.remoteAddress, -1);
   }
 
   /** Gives back the slot of a socket whose upgrade was refused (also done when it closes; twice is harmless). */
   release(socket: Duplex): void {
-    const ip = this.slots.get(socket);
-    if (ip === undefined) return;
+    const slot = this.slots.get(socket);
+    if (slot === undefined) return;
     this.slots.delete(socket);
-    this.count(ip, -1);
+    this.count(slot.pool, slot.ip, -1);
   }
 
   /** Counts the socket against its address until it closes, whatever becomes of its upgrade (a client may vanish mid-admission). */
-  private hold(socket: Duplex, ip: string): void {
-    this.slots.set(socket, ip);
-    this.count(ip, 1);
+  private hold(socket: Duplex, ip: string, pool: Pool): void {
+    this.slots.set(socket, { ip, pool });
+    this.count(pool, ip, 1);
     socket.on('close', this.releaseOnClose);
   }
 
-  private count(ip: string, delta: 1 | -1): void {
-    const n = (this.perIp.get(ip) ?? 0) + delta;
-    if (n > 0) this.perIp.set(ip, n);
-    else this.perIp.delete(ip);
+  private capOf(pool: Pool): number {
+    return pool === this.reservedPerIp ? this.options.adminConnectionsPerIp : this.options.maxConnectionsPerIp;
+  }
+
+  private count(pool: Pool, ip: string, delta: 1 | -1): void {
+    const n = (pool.get(ip) ?? 0) + delta;
+    if (n > 0) pool.set(ip, n);
+    else pool.delete(ip);
   }
 
   /**

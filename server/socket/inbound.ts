@@ -1,4 +1,5 @@
 import type { Connection } from './connection';
+import { Dedupe } from './dedupe';
 import { CloseCode, ErrorCode, SocketError } from './errors';
 import type { Gate } from './gate';
 import type { Position } from './history';
@@ -11,7 +12,7 @@ import { parseSince, resume } from './recovery';
 import type { SocketRouter } from './router';
 import type { ChannelAction, Sockets } from './sockets';
 
-export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength' | 'authTimeoutMs'> {
+export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength' | 'authTimeoutMs' | 'dedupeTtlMs' | 'dedupeMaxIds'> {
   observer?: Observer;
 }
 
@@ -21,6 +22,9 @@ export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength
  * connection goes through its Inbox, so answers keep the frames' order.
  */
 export class Inbound {
+  /** Frames with an `id`, per user: a retry gets the first answer instead of a second run. */
+  readonly dedupe: Dedupe;
+
   constructor(
     /** What handlers are given. */
     private readonly sockets: Sockets,
@@ -28,7 +32,9 @@ export class Inbound {
     private readonly gate: Gate,
     private readonly routes: SocketRouter,
     private readonly options: InboundOptions,
-  ) {}
+  ) {
+    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs ?? 0, maxIds: options.dedupeMaxIds ?? 1 });
+  }
 
   /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */
   admit(conn: Connection, authenticated: Promise<void>, since: Position | undefined): void {
@@ -104,7 +110,9 @@ export class Inbound {
       return Inbox.push(conn, () => this.fail(conn, conn.channel, err, (err as FrameError).ref));
     }
     if (tap.active) tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: frame.channel, cmd: frame.cmd, size: data.length }, text);
-    Inbox.push(conn, () => this.guard(conn, frame.channel, frame.ref, () => this.dispatch(conn, frame)));
+    const { id } = frame;
+    const work = id === undefined ? () => this.dispatch(conn, frame) : () => this.dedupe.run(conn.profile.id, id, () => this.dispatch(conn, frame));
+    Inbox.push(conn, () => this.guard(conn, frame.channel, frame.ref, work));
   }
 
   /** Handles the `auth` frame of a connection that has not authenticated yet; anything else closes it. */

@@ -140,6 +140,12 @@ const socketLimits = {
     min: 1,
     doc: 'connections (open or being admitted) from one client address; more get 429. Behind a proxy, set `TRUST_PROXY` or this counts every client together',
   },
+  adminConnectionsPerIp: {
+    env: 'WS_ADMIN_CONNECTIONS_PER_IP',
+    default: 16,
+    min: 1,
+    doc: "admin socket connections (open admin pages) from one client address, a reserve of their own: they do not count toward `WS_MAX_CONNECTIONS_PER_IP`, so a full cap does not lock the admin out; more get 429",
+  },
   authTimeoutMs: {
     env: 'WS_AUTH_TIMEOUT_MS',
     default: 5_000,
@@ -151,6 +157,18 @@ const socketLimits = {
     default: 60_000,
     min: 0,
     doc: "how long before its token's `exp` a connection gets `token-expiring` (`0`: no warning); closed with 4001 at `exp` unless refreshed",
+  },
+  dedupeTtlMs: {
+    env: 'WS_DEDUPE_TTL_MS',
+    default: 120_000,
+    min: 0,
+    doc: 'how long the answer to a frame with an `id` is kept per user, so a retry of it (after a reconnect too) gets that answer instead of running again (`0`: no de-duplication)',
+  },
+  dedupeMaxIds: {
+    env: 'WS_DEDUPE_MAX_IDS',
+    default: 256,
+    min: 1,
+    doc: 'frame `id`s remembered per user within `WS_DEDUPE_TTL_MS`; past it the oldest is forgotten',
   },
 } as const satisfies LimitTable;
 

@@ -7,6 +7,11 @@ export interface Message<Cmd extends string = string, Param = unknown> {
   param: Param;
   /** Set by a client to ask for a reply; echoed on the `reply` or `error` frame that answers it. */
   ref?: Ref;
+  /**
+   * Set by a client to make the frame retry-safe: a frame with an `id` its user already sent
+   * within WS_DEDUPE_TTL_MS is not handled again; it gets the first one's answer (docs/protocol.md).
+   */
+  id?: string;
 }
 export type Ref = string | number;
 
@@ -63,6 +68,8 @@ const builtinCmds: Record<keyof BuiltinClientParams, true> = { join: true, leave
 export const builtinClientCmds: ReadonlySet<string> = new Set(Object.keys(builtinCmds));
 
 const maxRefLength = 64;
+/** Longest frame `id` (retry-safe frames). */
+export const maxIdLength = 64;
 
 /**
  * Parses one inbound text frame. Throws SocketError (invalid_json / invalid_frame)
@@ -85,7 +92,13 @@ export function parseFrame(text: string, defaultChannel: string, maxChannelLengt
   if (typeof channel !== 'string' || channel.length > maxChannelLength) {
     throw new FrameError(ErrorCode.invalidFrame, `channel must be a string of at most ${maxChannelLength} characters`, safeRef);
   }
-  return { channel, cmd: f.cmd, param: f.param ?? {}, ref: safeRef };
+  const id = f.id;
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > maxIdLength)) {
+    throw new FrameError(ErrorCode.invalidFrame, `id must be a non-empty string of at most ${maxIdLength} characters`, safeRef);
+  }
+  const frame: Message = { channel, cmd: f.cmd, param: f.param ?? {}, ref: safeRef };
+  if (id !== undefined) frame.id = id;
+  return frame;
 }
 
 /** JSON text that must be an object (a frame of some dialect, described by `shape` in the error). */

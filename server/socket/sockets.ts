@@ -134,6 +134,13 @@ export interface RouteOptions {
    * tracked (the built-in `presence` and `sockets.presence()` answer).
    */
   presenceUpdates?: boolean;
+  /**
+   * Connections of this route count against their own per-address reserve,
+   * `adminConnectionsPerIp` (WS_ADMIN_CONNECTIONS_PER_IP), instead of `maxConnectionsPerIp`: the
+   * admin socket still gets in when an address has filled its cap. Only for routes whose
+   * `identify` refuses everyone but administrators (the admin's does). Default false.
+   */
+  reserved?: boolean;
   /** Inbound frame rate of each connection; default the service's `rateLimit`. */
   rateLimit?: Partial<RateLimit>;
   /**
