@@ -1,6 +1,6 @@
 import { statfsSync } from 'node:fs';
 import type { Sockets } from '../../socket';
-import { MetricsSampler, type Sample, type Thresholds } from '../monitor/metrics';
+import { MetricsSampler, socketCounts, type Sample, type Thresholds } from '../monitor/metrics';
 import { chat } from './protocol';
 
 /**
@@ -65,10 +65,7 @@ export class BaseMonitor {
       historySize: 1,
       thresholds: o.thresholds,
       sources: {
-        counts: () => {
-          const { connections, channels, messagesIn, messagesOut } = svc.counts();
-          return { connections, channels, messagesIn, messagesOut };
-        },
+        counts: () => socketCounts(svc),
       },
       onSample: (sample) => {
         for (const id of this.watchers.keys()) if (!svc.getConnection(id)) this.watchers.delete(id); // closed before it was told

@@ -1,5 +1,5 @@
 import { defineHandler, type Handler, type Sockets } from '../../socket';
-import { MetricsSampler, type Thresholds } from './metrics';
+import { MetricsSampler, socketCounts, type Thresholds } from './metrics';
 import { monitor } from './protocol';
 
 export interface MonitorOptions {
@@ -23,10 +23,7 @@ export function createMonitorHandler(sockets: Sockets, o: MonitorOptions): { han
     historySize: o.historySize,
     thresholds: o.thresholds,
     sources: {
-      counts: () => {
-        const { connections, channels, messagesIn, messagesOut } = sockets.counts();
-        return { connections, channels, messagesIn, messagesOut };
-      },
+      counts: () => socketCounts(sockets),
     },
     onSample: (sample) => {
       if (watchers() === 0) return false;

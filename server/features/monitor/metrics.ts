@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Sockets } from '../../socket';
 
 /**
  * The monitor's measurements: pure math over two readings (unit-tested with made-up inputs)
@@ -152,6 +153,12 @@ export interface Sources {
   counts(): Reading['counts'];
   /** Overridable for tests; default process/os. */
   read?(): Omit<Reading, 'counts'>;
+}
+
+/** The sampler's counts from a node's `Sockets` (this node only). */
+export function socketCounts(sockets: Pick<Sockets, 'counts'>): Reading['counts'] {
+  const { connections, channels, messagesIn, messagesOut } = sockets.counts();
+  return { connections, channels, messagesIn, messagesOut };
 }
 
 function readProcess(): Omit<Reading, 'counts'> {
