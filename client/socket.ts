@@ -172,6 +172,17 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     return reply;
   }
 
+  /**
+   * While waiting out a backoff delay after a drop, reconnects at once instead (a page's
+   * "Reconnect now"). Does nothing when connected, already connecting, or closed for good.
+   */
+  reconnectNow(): void {
+    if (this.stopped || this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.open();
+  }
+
   /** Closes for good: no reconnect. Pending requests still settle by their timeout. */
   disconnect(): void {
     this.stopped = true;
@@ -234,7 +245,12 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     // Retry-safe requests wait for the next connection, their timers stopped; or fail for good.
     for (const request of this.pending.values()) if (request.retry) request.disarm();
     if (this.stopped) this.failRetries();
-    if (retryInMs !== undefined) this.retryTimer = setTimeout(() => void this.open(), retryInMs);
+    if (retryInMs !== undefined) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.open();
+      }, retryInMs);
+    }
     if (this.debug) console.debug('wsforge closed', code, reason, retryInMs);
     this.onClose?.(code, reason, retryInMs);
   }

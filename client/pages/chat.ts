@@ -4,7 +4,7 @@ import type { ChatProtocol } from '../../server/features/chat/protocol';
 import { roomChannel, roomPattern, TypingSet, typingText, type ChatMessage, type ChatUser } from '../../server/features/chat/chat';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 import { showLostState, StateGeneration } from '../snapshot';
 
 type Frame = ServerFrame<ChatProtocol>;
@@ -297,17 +297,19 @@ function socketUrl(): string {
 }
 
 /** One Socket per room: switching rooms closes it and opens the next (the server keeps the rest). */
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: setStatus });
+
 function connect(): void {
   socket?.disconnect();
   setStatus('connecting', 'connecting…');
   const s: Socket<ChatProtocol> = new Socket<ChatProtocol>({
     url: socketUrl(),
-    onOpen: () => s === socket && setStatus('connected', 'connected'),
-    onClose: (code, reason, retryInMs) => {
+    onOpen: () => {
       if (s !== socket) return;
-      const { state, text } = closeStatus(code, reason, retryInMs);
-      setStatus(state, text);
+      connection.opened();
+      setStatus('connected', 'connected');
     },
+    onClose: (code, reason, retryInMs) => s === socket && connection.closed(code, reason, retryInMs),
     onMessage: (f) => s === socket && onFrame(f),
     onError: (service, error) => {
       if (s === socket && service === 'server') showError(sendError, error);

@@ -5,7 +5,7 @@ import type { Entry, LiveStroke } from '../../server/features/draw/canvas';
 import type { DrawProtocol } from '../../server/features/draw/protocol';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 import { PresenceList } from '../presence';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
@@ -64,16 +64,15 @@ let size = 5;
 // ---- socket ------------------------------------------------------------------------------
 const savedName = root.dataset.name || localStorage.getItem('wsforge-name') || '';
 nameInput.value = savedName;
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: setStatus });
 const socket = new Socket<DrawProtocol>({
   url: `${root.dataset.socket}?room=${encodeURIComponent(room)}${savedName ? `&name=${encodeURIComponent(savedName)}` : ''}`,
   onOpen: () => {
+    connection.opened();
     setStatus('connected', 'connected');
     void snapshot.sync();
   },
-  onClose: (code, reason, retryInMs) => {
-    const { state, text } = closeStatus(code, reason, retryInMs);
-    setStatus(state, text);
-  },
+  onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`draw ${service}: ${error}`);

@@ -40,7 +40,7 @@ import type { EditorProtocol } from '../../server/features/editor/protocol';
 import { LANGUAGES, type EditorLimits, type Language } from '../../server/features/editor/limits';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 import { showLostState, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -412,6 +412,8 @@ function renderStats(s: Session): void {
 // ---- the connection -------------------------------------------------------------------
 
 /** A socket for the room; its callbacks go quiet once it is no longer the page's socket (after a rename). */
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: setStatus });
+
 function socketFor(userName: string): Socket<EditorProtocol> {
   const params = new URLSearchParams({ room });
   if (userName) params.set('name', userName);
@@ -419,14 +421,14 @@ function socketFor(userName: string): Socket<EditorProtocol> {
     url: `/examples/editor/socket?${params}`,
     onOpen: () => {
       if (s !== socket) return;
+      connection.opened();
       setStatus('connecting', 'syncing…');
       syncNow(session);
     },
     onClose: (code, reason, retryInMs) => {
       if (s !== socket) return;
       session.offline();
-      const { state, text } = closeStatus(code, reason, retryInMs);
-      setStatus(state, text);
+      connection.closed(code, reason, retryInMs);
     },
     onMessage: (frame) => {
       if (s !== socket) return;

@@ -1,7 +1,7 @@
 // The /example page: Forge's WebSocket example on a typed Socket.
 import type { ExampleProtocol } from '../../server/features/example/protocol';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('example');
@@ -19,12 +19,15 @@ function log(text: string): void {
   li.scrollIntoView({ block: 'nearest' });
 }
 
+const connection = connectionUi({ status, root, socket: () => socket });
 const socket = new Socket<ExampleProtocol>({
   url: `/example/socket?ch=${encodeURIComponent(root.dataset.channel ?? '')}`,
-  onOpen: () => (status.textContent = 'connected'),
-  onClose: (code, reason, retryInMs) => {
-    status.textContent = closeStatus(code, reason, retryInMs).text;
+  onOpen: () => {
+    connection.opened();
+    status.textContent = 'connected';
+    status.dataset.state = 'connected';
   },
+  onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => {
     // Presence is a count beside the status, not a line in the log of frames.
     if (frame.cmd === 'presence-diff') {

@@ -6,7 +6,7 @@ import type { KanbanProtocol } from '../../server/features/kanban/protocol';
 import { RequestError } from '../request';
 import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 import { PresenceList } from '../presence';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
@@ -31,16 +31,15 @@ let me = '';
 // ---- socket ------------------------------------------------------------------------------
 const savedName = root.dataset.name || localStorage.getItem('wsforge-name') || '';
 nameInput.value = savedName;
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: setStatus });
 const socket = new Socket<KanbanProtocol>({
   url: `${root.dataset.socket}?room=${encodeURIComponent(room)}${savedName ? `&name=${encodeURIComponent(savedName)}` : ''}`,
   onOpen: () => {
+    connection.opened();
     setStatus('connected', 'connected');
     void snapshot.sync();
   },
-  onClose: (code, reason, retryInMs) => {
-    const { state, text } = closeStatus(code, reason, retryInMs);
-    setStatus(state, text);
-  },
+  onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`kanban ${service}: ${error}`);

@@ -3,7 +3,7 @@
 import { CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset } from 'chart.js';
 import type { MonitorProtocol, Sample, Thresholds } from '../../server/features/monitor/protocol';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -136,10 +136,12 @@ function setStatus(text: string, state: 'ok' | 'warn' | 'bad'): void {
 /** The node whose samples are shown (each node samples itself). */
 let shownNode: string | undefined;
 
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: (state, text) => setStatus(text, state === 'closed' ? 'bad' : 'warn') });
 const socket = new Socket<MonitorProtocol>({
   url: '/examples/monitor/socket',
   // Every (re)connect: fetch the history, so a late joiner (or a tab back from an outage) draws at once.
   onOpen: async () => {
+    connection.opened();
     setStatus('connected', 'ok');
     try {
       const hello = await socket.request('', 'hello', {});
@@ -159,10 +161,7 @@ const socket = new Socket<MonitorProtocol>({
       setStatus(`hello failed: ${(e as Error).message}`, 'bad');
     }
   },
-  onClose: (code, reason, retryInMs) => {
-    const { state, text } = closeStatus(code, reason, retryInMs);
-    setStatus(text, state === 'closed' ? 'bad' : 'warn');
-  },
+  onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => {
     if (frame.cmd !== 'sample') return;
     received++;

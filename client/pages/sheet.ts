@@ -5,7 +5,7 @@ import type { CellView, Focus, SheetProtocol } from '../../server/features/sheet
 import type { ServerFrame } from '../../server/socket/protocol';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
-import { closeStatus } from '../close-status';
+import { connectionUi } from '../connection-ui';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -359,17 +359,18 @@ const snapshot = new SnapshotSync<ServerFrame<SheetProtocol>>({
   onError: (e) => setStatus(`sync failed: ${e.message}`, 'bad'),
 });
 
+const connection = connectionUi({ status: statusEl, root, socket: () => socket, show: (state, text) => setStatus(text, state === 'closed' ? 'bad' : 'warn') });
 const socket = new Socket<SheetProtocol>({
   url: `/examples/spreadsheet/socket?room=${encodeURIComponent(room)}${name ? `&name=${encodeURIComponent(name)}` : ''}`,
   // Every (re)connect: the whole sheet and the others' selections, then ours.
   onOpen: () => {
+    connection.opened();
     setStatus('connected', 'ok');
     void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => {
     root.dataset.ready = 'false';
-    const { state, text } = closeStatus(code, reason, retryInMs);
-    setStatus(text, state === 'closed' ? 'bad' : 'warn');
+    connection.closed(code, reason, retryInMs);
   },
   onMessage: (frame) => snapshot.receive(frame),
   // Refused edits are shown by commit(); anything else unexpected goes to the notice.
