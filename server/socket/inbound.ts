@@ -33,7 +33,7 @@ export class Inbound {
     private readonly routes: SocketRouter,
     private readonly options: InboundOptions,
   ) {
-    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs ?? 0, maxIds: options.dedupeMaxIds ?? 1 });
+    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs, maxIds: options.dedupeMaxIds });
   }
 
   /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */
