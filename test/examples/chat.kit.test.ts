@@ -43,7 +43,8 @@ describe('chat handler (test kit)', () => {
     expect(state?.channel).to.equal(general);
     expect(state?.param).to.deep.include({ room: 'general', you: alice, history: [], users: [alice] });
     const b = await open(bob);
-    expect(a.frames('system').map((f) => f.param.text)).to.deep.equal(['Bob joined the room']);
+    // Coalesced with any other arrival of the same LIST_INTERVAL_MS (notices.ts).
+    await eventually(() => expect(a.frames('system').map((f) => f.param.text)).to.deep.equal(['Bob joined the room']));
     // Lists go out at most every LIST_INTERVAL_MS, with what they are then.
     await eventually(() => expect(a.frames('users').at(-1)?.param.users).to.deep.equal([alice, bob]));
     expect(b.frames('system')).to.deep.equal([]); // the joiner is told by its state frame instead
@@ -141,9 +142,18 @@ describe('chat handler (test kit)', () => {
     await kit.idle();
     expect(b.frames('system').map((f) => f.param.text)).to.deep.equal([]);
     await a2.close();
-    await kit.idle();
-    expect(b.frames('system').map((f) => f.param.text)).to.deep.equal(['Alice left the room']);
+    await eventually(() => expect(b.frames('system').map((f) => f.param.text)).to.deep.equal(['Alice left the room']));
     await eventually(() => expect(b.frames('users').at(-1)?.param.users).to.deep.equal([bob]));
     expect(await kit.presence(general)).to.deep.equal([bob]);
+  });
+
+  it('coalesces a burst of arrivals into one notice, and a user who came and went within it into none', async () => {
+    const a = await open(alice);
+    const names = ['Bo', 'Cy', 'Di', 'Ed', 'Flo'];
+    const burst = await Promise.all(names.map((name, i) => open({ id: `b${i}`, name })));
+    await burst[4]!.close(); // Flo joined and left within the interval: nobody is told of her
+    await eventually(() => expect(a.frames('system').map((f) => [f.param.text, f.param.count])).to.deep.equal([['Bo, Cy, Di and 1 other joined the room', 4]]));
+    // A joiner among several is told of the others in the same frame, not in one frame per arrival.
+    expect(burst[0]!.frames('system').map((f) => f.param.kind)).to.deep.equal(['join']);
   });
 });

@@ -16,6 +16,7 @@ import {
 } from './chat';
 import type { BaseRelay } from './base-relay';
 import type { ChatState } from './chat-state';
+import { RoomNotices } from './notices';
 import { chat } from './protocol';
 
 /**
@@ -71,6 +72,13 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
     return t;
   }
 
+  const notices = new WeakMap<Sockets, RoomNotices>();
+  function noticesOf(svc: Sockets): RoomNotices {
+    let n = notices.get(svc);
+    if (!n) notices.set(svc, (n = new RoomNotices(svc)));
+    return n;
+  }
+
   /** Whether `conn` is its user's only connection in `channel` on this node. */
   function onlyTabHere(svc: Sockets, conn: Session, channel: string): boolean {
     return !svc.getConnectionsByChannel(channel).some((c) => c.id !== conn.id && c.profile.id === conn.profile.id);
@@ -92,14 +100,15 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
     const users = await usersIn(svc, channel);
     if (users.some((u) => u.id === conn.profile.id)) return; // another tab (here or on another node) stays
     const name = await nameOf(conn);
-    svc.writeChannel(notice(channel, 'leave', conn.profile.id, `${name} left the room`));
-    svc.writeChannel(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
+    noticesOf(svc).add(channel, { kind: 'leave', userId: conn.profile.id, name, connId: conn.id });
+    // Only a user seen typing may still show as typing somewhere.
+    if (lastTyping.has(conn)) svc.writeChannel(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
     listsOf(svc).poke(channel);
     listsOf(svc).poke(DIRECTORY);
   }
 
-  function notice(channel: string, kind: 'join' | 'leave' | 'nick', userId: string, text: string) {
-    return chat.message(channel, 'system', { text, kind, userId, time: Date.now() });
+  function renamed(channel: string, userId: string, text: string) {
+    return chat.message(channel, 'system', { text, kind: 'nick', userId, time: Date.now() });
   }
 
   return defineHandler(
@@ -160,7 +169,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
           const channel = roomChannel(room);
           const users = await usersIn(svc, channel);
           if (!users.some((u) => u.id === conn.profile.id)) continue;
-          svc.writeChannel(notice(channel, 'nick', conn.profile.id, `${old} is now known as ${name}`));
+          svc.writeChannel(renamed(channel, conn.profile.id, `${old} is now known as ${name}`));
           listsOf(svc).poke(channel);
         }
         svc.writeUser(conn.profile.id, chat.message(DIRECTORY, 'you', { id: conn.profile.id, name }));
@@ -198,7 +207,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
           svc.writeConnection(conn.id, chat.message(DIRECTORY, 'rooms', { rooms }));
           return;
         }
-        svc.writeChannel(notice(channel, 'join', conn.profile.id, `${name} joined the room`), conn.id);
+        noticesOf(svc).add(channel, { kind: 'join', userId: conn.profile.id, name, connId: conn.id });
         // To everyone, the joiner included: a Base client's lists come only from `users` and `rooms`.
         listsOf(svc).poke(channel);
         listsOf(svc).poke(DIRECTORY);

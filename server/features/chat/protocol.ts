@@ -47,8 +47,11 @@ export const chat = defineProtocol({
       typingTtlMs: z.number(),
     }),
     message,
-    /** Join, leave and rename notices. */
-    system: z.object({ text: z.string(), kind: z.enum(['join', 'leave', 'nick']), userId: z.string(), time: z.number() }),
+    /**
+     * Join, leave and rename notices. Joins and leaves are coalesced (notices.ts): one notice may
+     * cover `count` users (default 1), of whom `userId` is the first.
+     */
+    system: z.object({ text: z.string(), kind: z.enum(['join', 'leave', 'nick']), userId: z.string(), count: z.number().int().positive().optional(), time: z.number() }),
     /** The room's users, one entry per user, after every join, leave or rename. */
     users: z.object({ users: z.array(user) }),
     typing: z.object({ userId: z.string(), name: z.string(), typing: z.boolean(), ttlMs: z.number() }),
