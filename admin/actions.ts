@@ -1,15 +1,37 @@
+import { z } from 'zod';
+import { chat } from '../server/features/chat/protocol';
+import { draw } from '../server/features/draw/protocol';
+import { editor } from '../server/features/editor/protocol';
+import { example } from '../server/features/example/protocol';
+import { kanban } from '../server/features/kanban/protocol';
+import { monitor } from '../server/features/monitor/protocol';
+import { sheet } from '../server/features/sheet/protocol';
 import { CloseCode, type ClusterStatus, connectionStatus, type ConnectionStatus, ErrorCode, SocketError, type Sockets } from '../server/socket';
+import { builtinServerCmds, noticeLevels } from '../server/socket/message';
 
 // What an admin (page or server API) can do to live connections. Shared by the admin socket and
 // POST /api/sockets/*, so both check the same things and answer the same way.
 // Failures are SocketErrors: error frames on the socket, 4xx on the API.
 
-/** A frame an admin sends; its channel is checked against the service's limit. */
+/** A frame an admin sends; its channel is checked against the service's limit, a notice's param against the notice frame. */
 interface Outbound {
   channel: string;
   cmd: string;
   param: unknown;
 }
+
+/** The `notice` frame's param (server/socket/message.ts): what every example page shows as a notice. */
+const noticeSchema = z.strictObject({ text: z.string().trim().min(1, 'text is required'), level: z.enum(noticeLevels).optional() });
+
+/**
+ * Cmds an admin may not send: the service's own frames, and every frame the examples' protocols
+ * define. A page shows those as its content (a chat line with a name, a card, a cell), so the
+ * admin could speak as a user or as the server; it sends a `notice` instead (docs/admin.md).
+ */
+const reservedCmds: ReadonlyMap<string, string> = new Map([
+  ...[...builtinServerCmds].filter((cmd) => cmd !== 'notice').map((cmd) => [cmd, 'the service'] as const),
+  ...Object.entries({ chat, draw, editor, example, kanban, monitor, sheet }).flatMap(([name, p]) => Object.keys(p.server).map((cmd) => [cmd, `the ${name} example`] as const)),
+]);
 
 /**
  * How many connections a frame reached, as far as this node can tell: `here` were written to on
@@ -27,6 +49,7 @@ export async function sendToConnection(svc: Sockets, connId: string, frame: Outb
   const conn = await findConnection(svc, connId);
   const channel = frame.channel || conn.channel;
   checkChannel(svc, channel);
+  checkNotice(frame);
   // Here: written to it (a connection leaves this node's registry when it closes). Elsewhere:
   // handed to its node through the bus, which does not confirm.
   const here = svc.getConnection(conn.id) ? 1 : 0;
@@ -37,6 +60,7 @@ export async function sendToConnection(svc: Sockets, connId: string, frame: Outb
 /** One frame to every member of a channel; answers how many members this node has there. */
 export function publishToChannel(svc: Sockets, frame: Outbound): { members: number } {
   checkChannel(svc, frame.channel);
+  checkNotice(frame);
   const members = svc.getConnectionsByChannel(frame.channel).length;
   svc.writeChannel({ channel: frame.channel, cmd: frame.cmd, param: frame.param });
   return { members };
@@ -48,6 +72,7 @@ export function publishToChannel(svc: Sockets, frame: Outbound): { members: numb
  */
 export async function publishCounted(svc: Sockets, frame: Outbound): Promise<{ members: number } & Delivery> {
   checkChannel(svc, frame.channel);
+  checkNotice(frame);
   const status = await svc.clusterStatus();
   const { members } = publishToChannel(svc, frame);
   const elsewhere = status.connections.filter((c) => c.node !== svc.node && c.channels.includes(frame.channel)).length;
@@ -92,4 +117,20 @@ export async function findConnection(svc: Sockets, connId: string, cluster: () =
 function checkChannel(svc: Sockets, channel: string): void {
   const max = svc.limits.maxChannelNameLength;
   if (channel.length > max) throw new SocketError(ErrorCode.invalidParam, `channel must be at most ${max} characters`);
+}
+
+/**
+ * The admin pages' rule (the admin socket's send and publish; the server API is a trusted
+ * service's and may send its app's frames): a reserved cmd is refused with invalid_param.
+ */
+export function checkAdminFrame(frame: Outbound): void {
+  const owner = reservedCmds.get(frame.cmd);
+  if (owner) throw new SocketError(ErrorCode.invalidParam, `cmd "${frame.cmd}" is a frame of ${owner}, which the admin cannot send (the page would show it as its own content): send a notice instead`);
+}
+
+/** A notice must be one every page can show. */
+function checkNotice(frame: Outbound): void {
+  if (frame.cmd !== 'notice') return;
+  const parsed = noticeSchema.safeParse(frame.param);
+  if (!parsed.success) throw new SocketError(ErrorCode.invalidParam, `a notice's param is {"text": "…", "level"?: ${noticeLevels.map((l) => `"${l}"`).join(' | ')}}: ${parsed.error.issues[0]!.message}`);
 }

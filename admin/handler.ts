@@ -1,5 +1,5 @@
 import { defineHandler, type Sockets } from '../server/socket';
-import { kickConnection, kickUser, publishCounted, publishToChannel, sendToConnection } from './actions';
+import { checkAdminFrame, kickConnection, kickUser, publishCounted, publishToChannel, sendToConnection } from './actions';
 import type { LiveStatus } from './live';
 import { adminProtocol } from './protocol';
 import type { TapFeed } from './tap-feed';
@@ -24,10 +24,14 @@ export function adminHandler(live: LiveStatus, tap: TapFeed) {
       },
       unwatch: stop,
       send: async (svc, _conn, { connId, count, ...frame }) => {
+        checkAdminFrame(frame);
         const { sent, ...delivery } = await sendToConnection(svc, connId, frame);
         return count ? { sent, ...delivery } : { sent };
       },
-      publish: (svc, _conn, { count, ...frame }) => (count ? publishCounted(svc, frame) : publishToChannel(svc, frame)),
+      publish: (svc, _conn, { count, ...frame }) => {
+        checkAdminFrame(frame);
+        return count ? publishCounted(svc, frame) : publishToChannel(svc, frame);
+      },
       kick: (svc, _conn, { connId, reason }) => kickConnection(svc, connId, reason),
       'kick-user': (svc, _conn, { userId, reason }) => kickUser(svc, userId, reason),
     },

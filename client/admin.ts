@@ -184,6 +184,11 @@ export function searchQuery(inputId: string, query: Query, changed: () => void):
   });
 }
 
+/** The "Send a notice" form's fields as the `notice` frame's param, in JSON (the admin socket parses params from text). */
+export function noticeParam(data: FormData): string {
+  return JSON.stringify({ text: String(data.get('text')), level: String(data.get('level')) });
+}
+
 /**
  * Runs `act` on submit, with the button disabled meanwhile, and shows its result (or the
  * server's error, e.g. invalid JSON in param) in the form's <output>.

@@ -745,7 +745,7 @@ describe('admin', function () {
       await exampleClient(t, 'news', { 'user-agent': 'counted' });
       await exampleClient(t, 'news');
       const admin = await adminSocket(t);
-      const sent = await admin.request('', 'send', { connId: idOf(t, 'counted'), cmd: 'notice', param: '{}', count: true });
+      const sent = await admin.request('', 'send', { connId: idOf(t, 'counted'), cmd: 'notice', param: '{"text":"counted"}', count: true });
       expect(sent.param).to.deep.equal({ sent: true, here: 1, elsewhere: 0, missing: [] });
       const published = await admin.request('', 'publish', { channel: 'news', cmd: 'headline', param: '{}', count: true });
       expect(published.param).to.deep.equal({ members: 2, here: 2, elsewhere: 0, missing: [] });

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -56,10 +57,10 @@ async function newPage(browser: Browser, consoleErrors: boolean): Promise<Opened
   return { context, page, errors };
 }
 
-/** Saves a full-page screenshot under test-artifacts/ as a test artifact. */
+/** Saves a full-page screenshot under test-artifacts/ as a test artifact (`name` may hold a subfolder). */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(artifactsDir, { recursive: true });
   const path = `${artifactsDir}${name}.png`;
+  mkdirSync(dirname(path), { recursive: true });
   await page.screenshot({ path, fullPage: true });
   return path;
 }

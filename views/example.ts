@@ -9,9 +9,9 @@ export function examplePage(channel: string): string {
     scripts: ['/js/pages/example.js'],
     body: html`<h1>Example <small>channel <code>${channel}</code></small></h1>
 <div id="example" data-channel="${channel}">
-  <p>Status: <span id="status">connecting…</span> <span id="here" class="muted"></span> <button id="ping" type="button">Ping</button></p>
-  <form id="chat-form"><input id="chat-input" placeholder="Say something" maxlength="2000" autocomplete="off"><button>Send</button></form>
-  <form id="join-form"><input id="join-input" placeholder="room-name" pattern="[\\w\\-]{1,64}"><button>Join room</button></form>
+  <p>Status: <span id="status" role="status">connecting…</span> <span id="here" class="muted"></span> <button id="ping" type="button">Ping</button></p>
+  <form id="chat-form" class="labelled"><label for="chat-input">Message</label><input id="chat-input" placeholder="Say something" maxlength="2000" autocomplete="off"><button>Send</button></form>
+  <form id="join-form" class="labelled"><label for="join-input">Room</label><input id="join-input" placeholder="room-name" pattern="[\\w\\-]{1,64}" title="1-64 letters, digits, _ or -"><button>Join room</button></form>
   <ul id="log" class="log"></ul>
 </div>`,
   });

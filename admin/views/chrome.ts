@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../../views/html';
 import { layout, type Page } from '../../views/layout';
+import { noticeLevels } from '../../server/socket/message';
 import { adminSocketPath } from '../protocol';
 
 /** What every admin page shows about access: how it is protected, and the sign-out form's CSRF token. */
@@ -62,11 +63,24 @@ export function adminLayout(page: Omit<Page, 'assets' | 'nav' | 'styles' | 'acti
   return layout({ ...page, active: 'admin', assets: adminAssets, nav: false, styles: [`${adminAssets}/css/admin.css`] });
 }
 
-/** A panel with a title, an optional search box and a table the page script fills. */
+/** A panel with a title, an optional search box and a table the page script fills (its scroller reachable by keyboard, for phones). */
 export function tablePanel(id: string, title: string, search?: string): SafeHtml {
   return html`<section class="panel">
   <header><h2>${title}</h2>${search ? html`<input type="search" id="${id}-search" placeholder="${search}" aria-label="${search}" autocomplete="off">` : ''}</header>
-  <div class="scroll"><table class="grid" id="${id}"></table></div>
+  <div class="scroll" tabindex="0" role="region" aria-label="${title}"><table class="grid" id="${id}"></table></div>
   <nav class="pager" id="${id}-pager"></nav>
+</section>`;
+}
+
+/** The "Send a notice" form (id `notice`) of the connection and channel pages: a text and its level, sent as a `notice` frame. */
+export function noticePanel(title: string, hint: string, button: string): SafeHtml {
+  return html`<section class="panel">
+  <header><h2>${title}</h2></header>
+  <form id="notice" class="stack">
+    <label>text <textarea name="text" rows="3" required></textarea></label>
+    <label>level <select name="level">${noticeLevels.map((l) => html`<option value="${l}">${l}</option>`)}</select></label>
+    <p class="hint">${hint}</p>
+    <div class="actions"><button>${button}</button><output role="status"></output></div>
+  </form>
 </section>`;
 }

@@ -1,8 +1,8 @@
 import { html } from '../../views/html';
 import type { ConnectionStatus } from '../../server/socket';
-import { adminPage, type Access } from './chrome';
+import { adminPage, noticePanel, type Access } from './chrome';
 
-/** /admin/sockets/conn/{id}: everything known (kept live), a send form and the Disconnect button. */
+/** /admin/sockets/conn/{id}: everything known (kept live), a notice and a send form, and the Disconnect button. */
 export function connectionPage(access: Access, conn: ConnectionStatus): string {
   return adminPage(access, {
     title: `Session ${conn.id.slice(0, 8)}`,
@@ -16,12 +16,14 @@ export function connectionPage(access: Access, conn: ConnectionStatus): string {
   <dl class="details" id="details"></dl>
 </section>
 <div>
+  ${noticePanel('Send a notice', 'The page shows it in a notice banner, as text: never as a chat line or as anyone\'s message.', 'Send notice')}
   <section class="panel">
-    <header><h2>Send a message</h2></header>
+    <header><h2>Send a frame</h2></header>
     <form id="send" class="stack">
       <label>channel <input name="channel" value="${conn.channel}" autocomplete="off"></label>
-      <label>cmd <input name="cmd" required placeholder="notice" autocomplete="off"></label>
-      <label>param (JSON) <textarea name="param" rows="4" spellcheck="false" placeholder='{"text": "hello"}'></textarea></label>
+      <label>cmd <input name="cmd" required placeholder="headline" autocomplete="off"></label>
+      <label>param (JSON) <textarea name="param" rows="4" spellcheck="false" placeholder='{"title": "hello"}'></textarea></label>
+      <p class="hint">For an app's own cmds. The service's frames and the examples' own (a chat <code>message</code>, a card…) are refused: the page would show them as its content.</p>
       <div class="actions"><button>Send</button><output role="status"></output></div>
     </form>
   </section>

@@ -18,7 +18,7 @@ export function tapPage(access: Access, rows: number): string {
   <span class="muted" id="tap-stats"></span>
 </form>
 <section class="panel">
-  <div class="scroll tall"><table class="grid mono" id="tap"></table></div>
+  <div class="scroll tall" tabindex="0" role="region" aria-label="Traffic"><table class="grid mono" id="tap"></table></div>
 </section>`,
   });
 }

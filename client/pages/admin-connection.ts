@@ -1,6 +1,6 @@
 // /admin/sockets/conn/{id}: everything known about one connection, live; send to it; disconnect it.
 import type { ConnectionStatus } from '../../server/socket/status';
-import { adminSocket, byId, channelLink, confirmAction, fmt, h, onSubmit, root } from '../admin';
+import { adminSocket, byId, channelLink, confirmAction, fmt, h, noticeParam, onSubmit, root } from '../admin';
 
 const id = root.dataset.conn!;
 const { socket } = adminSocket(
@@ -12,10 +12,13 @@ const { socket } = adminSocket(
 
 let shown: ConnectionStatus | undefined;
 
-onSubmit(byId<HTMLFormElement>('send'), async (data) => {
-  const reply = await socket.request('', 'send', { connId: id, channel: String(data.get('channel')), cmd: String(data.get('cmd')), param: String(data.get('param')), count: true });
+/** One frame to the connection; an empty channel is its route channel. */
+async function send(channel: string, cmd: string, param: string): Promise<string> {
+  const reply = await socket.request('', 'send', { connId: id, channel, cmd, param, count: true });
   return delivered(reply.here ?? 0, reply.elsewhere ?? 0);
-});
+}
+onSubmit(byId<HTMLFormElement>('notice'), (data) => send('', 'notice', noticeParam(data)));
+onSubmit(byId<HTMLFormElement>('send'), (data) => send(String(data.get('channel')), String(data.get('cmd')), String(data.get('param'))));
 const kick = byId<HTMLFormElement>('kick');
 const wholeUser = () => (kick.elements.namedItem('user') as HTMLInputElement).checked;
 // Asked before the request: capture phase, ahead of onSubmit's listener.

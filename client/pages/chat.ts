@@ -5,6 +5,7 @@ import { roomChannel, roomPattern, TypingSet, typingText, type ChatMessage, type
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 import { showLostState, StateGeneration } from '../snapshot';
 
 type Frame = ServerFrame<ChatProtocol>;
@@ -174,6 +175,8 @@ function setPmTarget(u: ChatUser | undefined): void {
  */
 interface Outgoing {
   readonly text: string;
+  /** Sent with `say` and carried by the message: matches it live and in a re-sent history. Private messages have none. */
+  readonly clientMsgId?: string;
   readonly li: HTMLLIElement;
   /** The server acknowledged it: it waits only for its line. */
   acked: boolean;
@@ -189,8 +192,8 @@ function outgoingItem(text: string, to: ChatUser | undefined): HTMLLIElement {
 }
 
 /** Our message's line from the server takes the place of its "sending…" one. */
-function takeOutgoing(text: string, line: HTMLLIElement): boolean {
-  const i = outgoing.findIndex((o) => o.text === text);
+function takeOutgoing(m: { text: string; clientMsgId?: string }, line: HTMLLIElement): boolean {
+  const i = outgoing.findIndex((o) => (m.clientMsgId ? o.clientMsgId === m.clientMsgId : o.clientMsgId === undefined && o.text === m.text));
   if (i < 0) return false;
   const [o] = outgoing.splice(i, 1);
   if (o!.li.isConnected) o!.li.replaceWith(line);
@@ -198,14 +201,19 @@ function takeOutgoing(text: string, line: HTMLLIElement): boolean {
   return true;
 }
 
+/** Random enough to be unique among one user's pages; crypto.randomUUID needs a secure context, this does not. */
+function newClientMsgId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 async function sendMessage(text: string, to: ChatUser | undefined): Promise<void> {
   const s = socket!;
-  const o: Outgoing = { text, li: outgoingItem(text, to), acked: false };
+  const o: Outgoing = { text, li: outgoingItem(text, to), acked: false, ...(to ? {} : { clientMsgId: newClientMsgId() }) };
   outgoing.push(o);
   append(o.li);
   try {
     if (to) await s.request('', 'private', { to: to.id, text }, { retry: true });
-    else await s.request('', 'say', { text }, { retry: true });
+    else await s.request('', 'say', { text, clientMsgId: o.clientMsgId }, { retry: true });
     o.acked = true;
     o.li.dataset.state = 'sent';
     o.li.classList.remove('pending');
@@ -238,8 +246,10 @@ function onFrame(f: Frame): void {
       rooms = s.rooms;
       typingTtlMs = s.typingTtlMs;
       typing.clear();
-      // Acknowledged messages of ours are in the history now; those still sending stay after it.
-      for (let i = outgoing.length - 1; i >= 0; i--) if (outgoing[i]!.acked) outgoing.splice(i, 1);
+      // Acknowledged messages of ours are in the history now, and so are those delivered while
+      // their reply was lost (their clientMsgId is there); those still sending stay after it.
+      const delivered = new Set(s.history.map((m) => m.clientMsgId));
+      for (let i = outgoing.length - 1; i >= 0; i--) if (outgoing[i]!.acked || delivered.has(outgoing[i]!.clientMsgId)) outgoing.splice(i, 1);
       messages.replaceChildren(...s.history.map(messageItem), ...outgoing.map((o) => o.li));
       messages.scrollTop = messages.scrollHeight;
       if (document.activeElement !== nickInput) nickInput.value = me.name;
@@ -253,7 +263,7 @@ function onFrame(f: Frame): void {
       if (!inRoom) break;
       typing.delete(f.param.userId);
       renderTyping();
-      if (f.param.userId === me?.id && takeOutgoing(f.param.text, messageItem(f.param))) break;
+      if (f.param.userId === me?.id && takeOutgoing(f.param, messageItem(f.param))) break;
       append(messageItem(f.param));
       break;
     case 'system':
@@ -270,7 +280,7 @@ function onFrame(f: Frame): void {
       renderTyping();
       break;
     case 'private':
-      if (f.param.from.id === me?.id && takeOutgoing(f.param.text, privateItem(f.param))) break;
+      if (f.param.from.id === me?.id && takeOutgoing({ text: f.param.text }, privateItem(f.param))) break;
       append(privateItem(f.param));
       break;
     case 'rooms':
@@ -310,7 +320,7 @@ function connect(): void {
       setStatus('connected', 'connected');
     },
     onClose: (code, reason, retryInMs) => s === socket && connection.closed(code, reason, retryInMs),
-    onMessage: (f) => s === socket && onFrame(f),
+    onMessage: (f) => s === socket && !showNotice(f) && onFrame(f),
     onError: (service, error) => {
       if (s === socket && service === 'server') showError(sendError, error);
     },

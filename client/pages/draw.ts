@@ -6,6 +6,7 @@ import type { DrawProtocol } from '../../server/features/draw/protocol';
 import type { ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 import { PresenceList } from '../presence';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
@@ -73,7 +74,7 @@ const socket = new Socket<DrawProtocol>({
     void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
-  onMessage: (frame) => snapshot.receive(frame),
+  onMessage: (frame) => showNotice(frame) || snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`draw ${service}: ${error}`);
   },
@@ -338,10 +339,11 @@ function removeCursor(id: string): void {
 }
 new ResizeObserver(() => cursors.forEach(placeCursor)).observe(canvas);
 
+/** A colour per user, dark enough at every hue for the white name on the cursor (at least 4.5:1). */
 function userColor(id: string): string {
   let h = 0;
   for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 70% 42%)`;
+  return `hsl(${h % 360} 70% 28%)`;
 }
 
 function renderUsers(): void {

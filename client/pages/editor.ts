@@ -5,19 +5,9 @@ import { css } from '@codemirror/lang-css';
 import { html } from '@codemirror/lang-html';
 import { javascript } from '@codemirror/lang-javascript';
 import { python } from '@codemirror/lang-python';
-import {
-  bracketMatching,
-  defaultHighlightStyle,
-  foldGutter,
-  foldKeymap,
-  getIndentation,
-  IndentContext,
-  indentOnInput,
-  indentString,
-  indentUnit,
-  syntaxHighlighting,
-} from '@codemirror/language';
-import { Compartment, countColumn, EditorSelection, EditorState, type ChangeSpec, type Extension } from '@codemirror/state';
+import { defaultKeymap, indentWithTab } from '@codemirror/commands';
+import { bracketMatching, defaultHighlightStyle, foldGutter, foldKeymap, indentOnInput, indentUnit, syntaxHighlighting } from '@codemirror/language';
+import { Compartment, EditorState, type Extension } from '@codemirror/state';
 import {
   crosshairCursor,
   drawSelection,
@@ -30,7 +20,6 @@ import {
   lineNumbers,
   placeholder,
   rectangularSelection,
-  type Command,
 } from '@codemirror/view';
 import { fromBase64, toBase64 } from 'lib0/buffer';
 import { ySyncAnnotation, yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
@@ -41,6 +30,7 @@ import { LANGUAGES, type EditorLimits, type Language } from '../../server/featur
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 import { showLostState, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -124,7 +114,8 @@ class Session {
   private extensions(): Extension[] {
     const undoManager = new Y.UndoManager(this.text);
     return [
-      keymap.of([...yUndoManagerKeymap, ...closeBracketsKeymap, ...completionKeymap, ...foldKeymap, ...editingKeymap]),
+      // CodeMirror's standard keys (Enter indents and splits auto-closed brackets), Yjs's undo, Tab indents.
+      keymap.of([...yUndoManagerKeymap, ...closeBracketsKeymap, ...defaultKeymap, ...foldKeymap, ...completionKeymap, indentWithTab]),
       lineNumbers(),
       highlightActiveLineGutter(),
       foldGutter(),
@@ -141,6 +132,8 @@ class Session {
       crosshairCursor(),
       highlightActiveLine(),
       placeholder('Start typing: everyone in this room sees it as you type.'),
+      // A name for screen readers, and an explicit tab stop: axe counts the scroller as keyboard-reachable through it.
+      EditorView.contentAttributes.of({ 'aria-label': 'Code', tabindex: '0' }),
       languageConf.of(languageSupport[currentLanguage]()),
       sizeGuard,
       yCollab(this.text, this.awareness, { undoManager }),
@@ -253,62 +246,6 @@ class Session {
   }
 }
 
-// ---- editing commands (the installed CodeMirror has no @codemirror/commands) -------------
-
-/** Enter: a line break indented as the language says (or like the current line). */
-const newlineAndIndent: Command = (view) => {
-  const { state } = view;
-  view.dispatch(
-    state.changeByRange((range) => {
-      const line = state.doc.lineAt(range.from);
-      const cx = new IndentContext(state, { simulateBreak: range.from });
-      const indent = getIndentation(cx, range.from) ?? countColumn(/^\s*/.exec(line.text)![0], state.tabSize);
-      const insert = `\n${indentString(state, indent)}`;
-      return { changes: { from: range.from, to: range.to, insert }, range: EditorSelection.cursor(range.from + insert.length) };
-    }),
-    { scrollIntoView: true, userEvent: 'input' },
-  );
-  return true;
-};
-
-/** Tab / Shift-Tab on selected lines: one indent unit more or less. */
-function changeIndent(view: EditorView, more: boolean): boolean {
-  const { state } = view;
-  const unit = state.facet(indentUnit);
-  const changes: ChangeSpec[] = [];
-  let last = -1;
-  for (const range of state.selection.ranges) {
-    for (let pos = range.from; pos <= range.to; ) {
-      const line = state.doc.lineAt(pos);
-      if (line.number > last) {
-        last = line.number;
-        if (more) changes.push({ from: line.from, insert: unit });
-        else {
-          const lead = /^[ \t]*/.exec(line.text)![0];
-          const cut = lead.startsWith('\t') ? 1 : Math.min(lead.length, unit.length);
-          if (cut > 0) changes.push({ from: line.from, to: line.from + cut });
-        }
-      }
-      pos = line.to + 1;
-    }
-  }
-  if (changes.length > 0) view.dispatch({ changes, userEvent: more ? 'input.indent' : 'delete.dedent' });
-  return true;
-}
-
-const editingKeymap = [
-  { key: 'Enter', run: newlineAndIndent },
-  {
-    key: 'Tab',
-    run: (view: EditorView) =>
-      view.state.selection.ranges.some((r) => !r.empty)
-        ? changeIndent(view, true)
-        : (view.dispatch(view.state.replaceSelection(view.state.facet(indentUnit)), { userEvent: 'input' }), true),
-    shift: (view: EditorView) => changeIndent(view, false),
-  },
-  { key: 'Mod-a', run: (view: EditorView) => (view.dispatch({ selection: { anchor: 0, head: view.state.doc.length } }), true) },
-];
-
 // ---- size guard, language, theme ------------------------------------------------------
 
 /**
@@ -358,21 +295,23 @@ const editorTheme = EditorView.theme({
   '&.cm-focused': { outline: 'none' },
   '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace', lineHeight: '1.55' },
   '.cm-content': { padding: '10px 0' },
+  '.cm-placeholder': { color: '#5b6474' },
   '.cm-gutters': { backgroundColor: '#f7f8fa', color: '#98a2b3', borderRight: '1px solid #e3e6eb' },
   '.cm-activeLine': { backgroundColor: '#f5f8ff' },
   '.cm-activeLineGutter': { backgroundColor: '#eaf0fd', color: '#1d2330' },
-  // Remote carets: the name is always shown, not only on hover.
+  // Remote carets: the name label would cover the line above, so it shows only while the caret
+  // (or the dot on its top) is hovered, and never takes a click; the list of people names colours.
   '.cm-ySelectionInfo': {
-    opacity: '1',
     top: '-1.45em',
     padding: '1px 5px',
     borderRadius: '4px 4px 4px 0',
     fontFamily: 'system-ui, sans-serif',
     fontSize: '11px',
     fontWeight: '600',
+    pointerEvents: 'none',
   },
   '.cm-ySelectionCaret': { borderLeftWidth: '2px', borderRightWidth: '0' },
-  '.cm-ySelectionCaretDot': { display: 'none' },
+  '.cm-ySelectionCaretDot': { width: '7px', height: '7px', top: '-3px', left: '-4px' },
 });
 
 // ---- rendering ------------------------------------------------------------------------
@@ -431,7 +370,7 @@ function socketFor(userName: string): Socket<EditorProtocol> {
       connection.closed(code, reason, retryInMs);
     },
     onMessage: (frame) => {
-      if (s !== socket) return;
+      if (s !== socket || showNotice(frame)) return;
       switch (frame.cmd) {
         case 'update':
           Y.applyUpdate(session.doc, fromBase64(frame.param.update), REMOTE);

@@ -2,6 +2,7 @@
 import type { ExampleProtocol } from '../../server/features/example/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const root = byId('example');
@@ -29,6 +30,7 @@ const socket = new Socket<ExampleProtocol>({
   },
   onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => {
+    if (showNotice(frame)) return;
     // Presence is a count beside the status, not a line in the log of frames.
     if (frame.cmd === 'presence-diff') {
       if (frame.channel === root.dataset.channel) here.textContent = `${frame.param.count} here`;

@@ -7,6 +7,7 @@ import { RequestError } from '../request';
 import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 import { PresenceList } from '../presence';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
@@ -24,6 +25,8 @@ const noticeEl = byId('notice');
 const nameInput = byId<HTMLInputElement>('name-input');
 
 let board: Board | undefined;
+/** How long a delete can be undone (the server's `undoMs`, from sync). */
+let undoMs = 10_000;
 // Re-rendered on every change; the whole list fetched again when names come back.
 const people = new PresenceList({ fetch: () => socket.presence(''), onChange: () => renderUsers() });
 let me = '';
@@ -40,7 +43,7 @@ const socket = new Socket<KanbanProtocol>({
     void snapshot.sync();
   },
   onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
-  onMessage: (frame) => snapshot.receive(frame),
+  onMessage: (frame) => showNotice(frame) || snapshot.receive(frame),
   onError: (service, error) => {
     if (service !== 'socket') console.warn(`kanban ${service}: ${error}`);
   },
@@ -60,6 +63,7 @@ const snapshot = new SnapshotSync<Frame>({
     board = s.board;
     if (generation.lost(s.generation)) showLostState(root, 'The server lost this board (it restarted without its data): showing what it has now.');
     me = s.me.id;
+    undoMs = s.limits.undoMs;
     people.set(s.users);
   },
   apply,
@@ -75,10 +79,14 @@ function apply(frame: Frame): void {
       const { version, op, by } = frame.param;
       if (version <= board.version) return; // the snapshot has it already
       if (version > board.version + 1) return void snapshot.sync(); // missed one: reload
+      const before = board;
       board = applyOp(board, op);
-      if (op.type === 'delete' && editors.has(op.card)) {
-        editors.delete(op.card);
-        notify(`${by} deleted the card you were editing.`);
+      // Someone else's delete or undo is told (this page's own are in its undo notice).
+      if (op.type === 'delete' && !ownChanges.has(op.card)) {
+        const text = before.cards[op.card]?.text ?? op.card;
+        notify(editors.delete(op.card) ? `${by} deleted the card you were editing ("${short(text)}").` : `${by} deleted "${short(text)}".`);
+      } else if (op.type === 'restore' && !ownChanges.has(op.card.id)) {
+        notify(`${by} restored "${short(op.card.text)}".`);
       }
       return render();
     }
@@ -100,7 +108,7 @@ statusEl.after(sendingEl);
 let sending = 0;
 
 /** A command, sent retry-safe (once, however many reconnects), with "sending…" shown until it is answered. */
-async function send<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<void> {
+async function send<K extends 'add' | 'edit' | 'move' | 'delete' | 'restore'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<void> {
   sending++;
   sendingEl.hidden = false;
   sendingEl.textContent = sending > 1 ? `sending ${sending} changes…` : 'sending…';
@@ -113,7 +121,7 @@ async function send<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param:
   }
 }
 
-async function command<K extends 'add' | 'edit' | 'move' | 'delete'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<boolean> {
+async function command<K extends 'add' | 'edit' | 'move' | 'delete' | 'restore'>(cmd: K, param: ClientParam<KanbanProtocol, K>): Promise<boolean> {
   try {
     await send(cmd, param);
     return true;
@@ -143,9 +151,51 @@ function moveBy(cardId: string, dColumn: number, dRow: number): void {
   }
 }
 
-function deleteCard(cardId: string): void {
+// ---- delete, confirmed, with undo ----------------------------------------------------------
+/** Cards showing "Delete this card?" in place of their buttons. */
+const confirming = new Set<string>();
+/** Cards this page is deleting or restoring: their ops are not announced to this page as someone else's. */
+const ownChanges = new Set<string>();
+const short = (text: string) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
+
+/** The ✕ button or the Delete key: asks first, in the card (Escape or Cancel keeps it). */
+function askDelete(cardId: string): void {
+  if (!board?.cards[cardId]) return;
+  confirming.add(cardId);
+  render();
+  cardEls.get(cardId)?.querySelector<HTMLButtonElement>('[data-act="confirm-delete"]')?.focus();
+}
+
+function cancelDelete(cardId: string): void {
+  confirming.delete(cardId);
+  focusAfter = cardId;
+  render();
+}
+
+/** Deletes the card as the user saw it, then offers Undo for as long as the server allows it. */
+async function deleteCard(cardId: string): Promise<void> {
+  confirming.delete(cardId);
+  render();
   const card = board?.cards[cardId];
-  if (card) void command('delete', { card: cardId, version: card.version });
+  if (!card) return;
+  ownChanges.add(cardId);
+  const ok = await command('delete', { card: cardId, version: card.version });
+  ownChanges.delete(cardId);
+  if (!ok) return;
+  notify(`Deleted "${short(card.text)}".`, { label: 'Undo', run: () => void restoreCard(cardId, card.text) }, undoMs);
+  // The focused card is gone: a keyboard user lands on Undo rather than nowhere.
+  if (document.activeElement === document.body) noticeEl.querySelector('button')?.focus();
+}
+
+async function restoreCard(cardId: string, text: string): Promise<void> {
+  ownChanges.add(cardId);
+  const ok = await command('restore', { card: cardId });
+  ownChanges.delete(cardId);
+  if (ok) {
+    notify(`Restored "${short(text)}".`);
+    focusAfter = cardId;
+    render();
+  }
 }
 
 // ---- editing -----------------------------------------------------------------------------
@@ -254,7 +304,8 @@ function cardEl(card: Card): HTMLLIElement {
   const ed = editors.get(card.id);
   // An open editor is rebuilt only when its note changes: someone else's edit meanwhile must not
   // take the text or the focus from the person typing (their save will meet the conflict).
-  const key = ed ? `edit:${ed.note ?? ''}` : `view:${card.version}:${card.updatedBy}`;
+  const asking = confirming.has(card.id);
+  const key = ed ? `edit:${ed.note ?? ''}` : `${asking ? 'confirm' : 'view'}:${card.version}:${card.updatedBy}`;
   if (li.dataset.rendered === key) return li;
   li.dataset.rendered = key;
   li.draggable = !ed;
@@ -300,6 +351,22 @@ function cardEl(card: Card): HTMLLIElement {
     return li;
   }
   const text = el('div', 'kb-text', card.text);
+  if (asking) {
+    const ask = el('div', 'kb-confirm');
+    ask.setAttribute('role', 'group');
+    ask.setAttribute('aria-label', 'Confirm delete');
+    const yes = el('button', 'kb-danger', 'Delete');
+    yes.type = 'button';
+    yes.dataset.act = 'confirm-delete';
+    const no = el('button', 'secondary', 'Cancel');
+    no.type = 'button';
+    no.dataset.act = 'cancel-delete';
+    ask.append(el('span', undefined, 'Delete this card?'), yes, no);
+    const hadFocus = li.contains(document.activeElement);
+    li.replaceChildren(text, ask);
+    if (hadFocus) yes.focus();
+    return li;
+  }
   const meta = el('div', 'kb-meta');
   meta.append(el('span', 'kb-who', `${card.version > 1 ? 'edited' : 'added'} by ${card.updatedBy} · v${card.version}`));
   const actions = el('span', 'kb-actions');
@@ -336,6 +403,7 @@ function render(): void {
       li.remove();
       cardEls.delete(id);
       editors.delete(id);
+      confirming.delete(id);
     }
   }
   const n = Object.keys(b.cards).length;
@@ -360,11 +428,22 @@ function renderUsers(): void {
 }
 
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-function notify(text: string): void {
-  noticeEl.textContent = text;
+/** A notice (names and card text as text), with an optional button (Undo) that lasts as long as it does. */
+function notify(text: string, action?: { label: string; run: () => void }, ms = 6000): void {
+  const children: Array<string | HTMLElement> = [text];
+  if (action) {
+    const b = el('button', 'secondary kb-undo', action.label);
+    b.type = 'button';
+    b.addEventListener('click', () => {
+      noticeEl.hidden = true;
+      action.run();
+    });
+    children.push(' ', b);
+  }
+  noticeEl.replaceChildren(...children);
   noticeEl.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (noticeEl.hidden = true), 6000);
+  noticeTimer = setTimeout(() => (noticeEl.hidden = true), ms);
 }
 
 // ---- interaction -------------------------------------------------------------------------
@@ -379,11 +458,14 @@ boardEl.addEventListener('click', (e) => {
   else if (act === 'up') moveBy(id, 0, -1);
   else if (act === 'down') moveBy(id, 0, 1);
   else if (act === 'edit') openEditor(id);
-  else if (act === 'delete') deleteCard(id);
+  else if (act === 'delete') askDelete(id);
+  else if (act === 'confirm-delete') void deleteCard(id);
+  else if (act === 'cancel-delete') cancelDelete(id);
 });
 
 boardEl.addEventListener('keydown', (e) => {
   const li = cardOf(e.target);
+  if (li && e.key === 'Escape' && confirming.has(li.dataset.id!)) return cancelDelete(li.dataset.id!);
   if (!li || e.target !== li) return;
   const id = li.dataset.id!;
   const arrows: Record<string, [number, number]> = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -395,7 +477,7 @@ boardEl.addEventListener('keydown', (e) => {
     openEditor(id);
   } else if (e.key === 'Delete') {
     e.preventDefault();
-    deleteCard(id);
+    askDelete(id);
   }
 });
 

@@ -4,6 +4,7 @@ import { CategoryScale, Chart, Filler, Legend, LinearScale, LineController, Line
 import type { MonitorProtocol, Sample, Thresholds } from '../../server/features/monitor/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Legend, Tooltip);
 
@@ -163,7 +164,7 @@ const socket = new Socket<MonitorProtocol>({
   },
   onClose: (code, reason, retryInMs) => connection.closed(code, reason, retryInMs),
   onMessage: (frame) => {
-    if (frame.cmd !== 'sample') return;
+    if (showNotice(frame) || frame.cmd !== 'sample') return;
     received++;
     root.dataset.samples = String(received);
     merge([frame.param]);

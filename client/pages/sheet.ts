@@ -6,6 +6,7 @@ import type { ServerFrame } from '../../server/socket/protocol';
 import type { RequestError } from '../request';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
+import { showNotice } from '../notice';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -116,11 +117,12 @@ function renderPeople(): void {
   );
 }
 
-/** Applies cell states from the server, keeping whichever is newest per cell. */
+/** Applies cell states from the server, keeping whichever is newest per cell; says when someone else cleared one. */
 function apply(list: CellView[]): void {
   for (const c of list) {
     const known = cells.get(c.ref);
     if (known && known.rev > c.rev) continue;
+    if (known?.input && !c.input && !pending.has(c.ref)) notice(`${c.by ?? 'Someone'} cleared ${c.ref} (it held "${short(known.input)}").`);
     cells.set(c.ref, c);
     renderCell(c.ref);
   }
@@ -158,6 +160,7 @@ function startEdit(initial?: string): void {
   input.maxLength = 500;
   input.spellcheck = false;
   input.value = initial ?? cells.get(selected)?.input ?? '';
+  formula.value = input.value;
   // The version seen when editing starts is the edit's base: a change by someone else meanwhile is a conflict.
   editor = { input, ref: selected, base: versionOf(selected), cancelled: false };
   td.append(input);
@@ -192,7 +195,8 @@ const versionOf = (ref: string) => cells.get(ref)?.version ?? 0;
 
 /**
  * Sends an edit with the version of the cell the user started from (`base`); when someone else
- * changed the cell meanwhile the server refuses it and sends the newer cell, shown instead.
+ * changed the cell meanwhile the server refuses it and sends the newer cell, shown instead, and
+ * the user's text is kept for them to apply again (keepRefused). Clearing a cell offers Undo.
  */
 function commit(ref: string, input: string, base = versionOf(ref)): void {
   if (input === (cells.get(ref)?.input ?? '') && base === versionOf(ref)) return;
@@ -200,6 +204,7 @@ function commit(ref: string, input: string, base = versionOf(ref)): void {
   const prev = pending.get(ref) ?? Promise.resolve();
   const run = prev.then(async () => {
     td.classList.add('pending');
+    const was = cells.get(ref)?.input ?? '';
     try {
       // Started before our own previous edit of this cell was accepted: build on that edit, not on a conflict with ourselves.
       const own = ownEdits.get(ref);
@@ -207,10 +212,12 @@ function commit(ref: string, input: string, base = versionOf(ref)): void {
       const { cell } = await socket.request('', 'edit', { ref, input, base: from });
       ownEdits.set(ref, { from, to: cell.version });
       apply([cell]);
-      hideNotice();
+      if (input === '' && was !== '') notice(`Cleared ${ref} (it held "${short(was)}").`, { label: 'Undo', run: () => commit(ref, was, cell.version) }, UNDO_MS);
+      else hideNotice();
     } catch (e) {
       const err = e as RequestError;
-      notice(err.code === 'conflict' ? `Not saved: ${err.message}.` : `Not saved (${err.code}): ${err.message}`);
+      if (err.code === 'conflict') keepRefused(ref, input);
+      else notice(`Not saved (${err.code}): ${err.message}`);
     } finally {
       td.classList.remove('pending');
     }
@@ -219,12 +226,45 @@ function commit(ref: string, input: string, base = versionOf(ref)): void {
   void run.finally(() => pending.get(ref) === run && pending.delete(ref));
 }
 
+/** How long the Undo of a cleared cell is offered. */
+const UNDO_MS = 10_000;
+const short = (text: string) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
+
+/**
+ * An edit refused as a conflict: the newer cell is shown (the server sent it first) and the
+ * notice says what it holds now. The user's text goes back into the cell's editor on that newer
+ * version, so Enter applies it over the other value on purpose and Esc drops it; when they are
+ * already editing something else, a button in the notice brings the text back instead.
+ */
+function keepRefused(ref: string, input: string): void {
+  const c = cells.get(ref);
+  const theirs = c?.input ? `"${short(c.input)}"` : 'empty';
+  const what = `${c?.by ?? 'Someone'} changed ${ref} to ${theirs} before your edit, which was not saved.`;
+  const reopen = () => {
+    select(ref);
+    startEdit(input);
+  };
+  if (editor || document.activeElement === formula) return notice(what, { label: 'Edit my text again', run: reopen }, UNDO_MS);
+  reopen();
+  notice(`${what} Your text is back in the cell: Enter saves it over theirs, Esc drops it.`, undefined, UNDO_MS);
+}
+
 let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-function notice(text: string): void {
-  noticeEl.textContent = text;
+/** Shows a notice (user text as text), with an optional button that lasts as long as it does. */
+function notice(text: string, action?: { label: string; run: () => void }, ms = 8000): void {
+  const children: Array<string | HTMLElement> = [text];
+  if (action) {
+    const b = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary', textContent: action.label });
+    b.addEventListener('click', () => {
+      hideNotice();
+      action.run();
+    });
+    children.push(' ', b);
+  }
+  noticeEl.replaceChildren(...children);
   noticeEl.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(hideNotice, 8000);
+  noticeTimer = setTimeout(hideNotice, ms);
 }
 function hideNotice(): void {
   noticeEl.hidden = true;
@@ -372,7 +412,7 @@ const socket = new Socket<SheetProtocol>({
     root.dataset.ready = 'false';
     connection.closed(code, reason, retryInMs);
   },
-  onMessage: (frame) => snapshot.receive(frame),
+  onMessage: (frame) => showNotice(frame) || snapshot.receive(frame),
   // Refused edits are shown by commit(); anything else unexpected goes to the notice.
   onError: (service, error) => {
     if (service !== 'server') notice(`${service}: ${error}`);

@@ -39,6 +39,16 @@ export interface BuiltinServerParams {
   'recovery-failed': { reason: string };
   error: { code: string; message: string };
   reply: unknown;
+  /** Something to show the user as a notice, never as content of the page (the admin's "Send a notice"; docs/protocol.md). */
+  notice: Notice;
+}
+
+/** How a notice is shown; `info` when absent. */
+export const noticeLevels = ['info', 'warning', 'error'] as const;
+/** The `notice` frame's param: plain text (shown as text, never HTML). */
+export interface Notice {
+  text: string;
+  level?: (typeof noticeLevels)[number];
 }
 /** Commands the service itself answers, whatever the route's handler: cmd → param (the client Socket sends them typed by this). */
 export interface BuiltinClientParams {
@@ -63,6 +73,9 @@ export interface BuiltinReplies {
   /** When the new token expires, in ms since the epoch (`null`: never). */
   refresh: { expiresAt: number | null };
 }
+/** The built-in server cmds, checked against BuiltinServerParams: what no app or admin frame may pose as. */
+const builtinServerCmdNames: Record<keyof BuiltinServerParams, true> = { 'presence-diff': true, 'close-connection': true, 'token-expiring': true, 'recovery-failed': true, error: true, reply: true, notice: true };
+export const builtinServerCmds: ReadonlySet<string> = new Set(Object.keys(builtinServerCmdNames));
 /** The built-in client cmds, checked against BuiltinClientParams: a name added there must be added here. */
 const builtinCmds: Record<keyof BuiltinClientParams, true> = { join: true, leave: true, auth: true, refresh: true, presence: true };
 export const builtinClientCmds: ReadonlySet<string> = new Set(Object.keys(builtinCmds));

@@ -54,11 +54,13 @@ describe('chat handler (test kit)', () => {
   it('sends a message to the room under the name the server knows, never one the client gives', async () => {
     const a = await open(alice);
     const b = await open(bob);
-    expect(await a.push('say', { text: '  hello  ', name: 'Mallory', userId: 'u2' } as never)).to.equal(null);
+    const reply = await a.push('say', { text: '  hello  ', name: 'Mallory', userId: 'u2', clientMsgId: 'page-1' } as never);
     const written = kit.sent.at(-1)!;
     expect(written.target).to.deep.equal({ type: 'channel', channel: general });
     expect(written.msg.cmd).to.equal('message');
-    expect(written.msg.param).to.deep.include({ userId: 'u1', name: 'Alice', text: 'hello' });
+    // The reply names the message; the sender page's clientMsgId travels with it (and into history).
+    expect(written.msg.param).to.deep.include({ id: reply?.id, userId: 'u1', name: 'Alice', text: 'hello', clientMsgId: 'page-1' });
+    expect(await refused(a.push('say', { text: 'x', clientMsgId: 'no spaces' }))).to.equal('invalid_param');
     expect(written.to).to.have.members([a.id, b.id]);
     expect(b.frames('message').map((f) => [f.param.name, f.param.text])).to.deep.equal([['Alice', 'hello']]);
     // The next joiner gets it in the room's history.
@@ -92,7 +94,7 @@ describe('chat handler (test kit)', () => {
     expect(await refused(a.push('say', { text: 'x' }, { channel: 'chat:random' }))).to.equal('wrong_room');
     expect(kit.channelFrames('chat:random').filter((f) => f.cmd === 'message')).to.deep.equal([]);
     // An empty channel is the route channel, as on the wire.
-    expect(await a.push('say', { text: 'here' }, { channel: '' })).to.equal(null);
+    expect(await a.push('say', { text: 'here' }, { channel: '' })).to.have.property('id');
   });
 
   it('sends typing to the others only, and private messages to both users’ tabs', async () => {

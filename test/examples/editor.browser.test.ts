@@ -105,6 +105,41 @@ describe('editor page in a browser', function () {
     expect(await alice.locator('#people li').allTextContents()).to.deep.equal(['Alice (you)', 'Carol']);
   });
 
+  it("Enter indents and splits auto-closed brackets; the others' name labels hide no code; two people, two colours", async () => {
+    const alice = await open('keys', 'Alice');
+    const bob = await open('keys', 'Bob');
+    await alice.click('.cm-content');
+    await alice.keyboard.type('function f() {'); // the } closes itself
+    await alice.keyboard.press('Enter');
+    await alice.keyboard.type('return 1;');
+    const code = 'function f() {\n  return 1;\n}';
+    expect(await editorText(alice)).to.equal(code);
+    await eventually(async () => expect(await editorText(bob)).to.equal(code), 5000);
+    expect(await stored('keys')).to.equal(code);
+
+    // Bob puts his caret at the start of the last line, right under Alice's code.
+    await bob.locator('.cm-line').nth(2).click();
+    await bob.keyboard.press('Home');
+    const label = alice.locator('.cm-ySelectionInfo', { hasText: 'Bob' });
+    await label.waitFor();
+    await alice.mouse.move(1, 1);
+    // Not hovered: the label is transparent and takes no clicks, so the line above stays readable.
+    const style = () => label.evaluate((e) => ({ opacity: getComputedStyle(e).opacity, pointerEvents: getComputedStyle(e).pointerEvents }));
+    await eventually(async () => expect(await style()).to.deep.equal({ opacity: '0', pointerEvents: 'none' }), 2000);
+    await screenshot(alice, 'editor-labels-hidden');
+    // Hovering Bob's caret (the dot on top of it) shows his name.
+    await alice.locator('.cm-ySelectionCaretDot').hover();
+    await eventually(async () => expect((await style()).opacity).to.equal('1'), 2000);
+    await screenshot(alice, 'editor-label-hovered');
+
+    // Different colours: in the list of people, and Bob's caret in Alice's editor is in his.
+    const dots = async (page: Page) => page.locator('#people li .user-dot').evaluateAll((ds) => ds.map((d) => getComputedStyle(d).backgroundColor));
+    const [aliceColor, bobColor] = await dots(alice);
+    expect(aliceColor).to.not.equal(bobColor);
+    expect(await dots(bob)).to.deep.equal([bobColor, aliceColor]); // "you" first
+    expect(await alice.locator('.cm-ySelectionCaret').evaluate((e) => getComputedStyle(e).borderLeftColor)).to.equal(bobColor);
+  });
+
   it('keeps edits made while disconnected and sends them on reconnect; a rename reconnects under the new name', async () => {
     const alice = await open('offline', 'Alice');
     const bob = await open('offline', 'Bob');

@@ -9,6 +9,7 @@ import {
   MAX_AWARENESS_ENTRIES,
   type AwarenessEntry,
 } from '../../server/features/editor/awareness';
+import { COLOR_HOLD_MS, PALETTE, pickColor, preferredColor } from '../../server/features/editor/colors';
 import {
   answerSync,
   checkStateVector,
@@ -177,8 +178,8 @@ describe('editor: document logic', () => {
 });
 
 describe('editor: awareness logic', () => {
-  const alice = awarenessUser({ id: 'user-a', name: 'Alice' });
-  const bob = awarenessUser({ id: 'user-b', name: 'Bob' });
+  const alice = awarenessUser({ id: 'user-a', name: 'Alice' }, PALETTE[0]);
+  const bob = awarenessUser({ id: 'user-b', name: 'Bob' }, PALETTE[1]);
 
   it('decodes what y-protocols encodes, and encodes what it decodes', () => {
     const aw = new Awareness(new Y.Doc());
@@ -237,6 +238,39 @@ describe('editor: awareness logic', () => {
     expect(viewer.getStates().has(peer.clientID)).to.equal(true);
     peer.destroy();
     viewer.destroy();
+  });
+});
+
+describe('editor: colours', () => {
+  /** User ids that all prefer the same palette entry. */
+  const sameColor = (n: number) => {
+    const ids: string[] = [];
+    for (let i = 0; ids.length < n; i++) if (preferredColor(`u${i}`) === preferredColor('u0')) ids.push(`u${i}`);
+    return ids;
+  };
+
+  it('gives people present together different colours, even when their ids prefer the same one', () => {
+    const [a, b, c] = sameColor(3) as [string, string, string];
+    let e = pickColor({}, a, new Set([a]), 0);
+    e = pickColor(e, b, new Set([a, b]), 1);
+    e = pickColor(e, c, new Set([a, b, c]), 2);
+    expect(e[a]!.color).to.equal(preferredColor(a));
+    expect(new Set([e[a]!.color, e[b]!.color, e[c]!.color]).size).to.equal(3);
+    // A user keeps their colour on every sync while present.
+    expect(pickColor(e, b, new Set([a, b, c]), 3)[b]!.color).to.equal(e[b]!.color);
+  });
+
+  it('frees the colour of someone who left once COLOR_HOLD_MS has passed, and repeats colours past the palette', () => {
+    const [a, b] = sameColor(2) as [string, string];
+    const e = pickColor({}, a, new Set([a]), 0);
+    expect(pickColor(e, b, new Set([b]), COLOR_HOLD_MS - 1)[b]!.color).to.not.equal(e[a]!.color); // a may be mid-join elsewhere
+    const later = pickColor(e, b, new Set([b]), COLOR_HOLD_MS + 1);
+    expect(Object.keys(later)).to.deep.equal([b]);
+    expect(later[b]!.color).to.equal(preferredColor(b));
+    const ids = Array.from({ length: PALETTE.length + 1 }, (_, i) => `p${i}`);
+    let all = {};
+    for (const id of ids) all = pickColor(all, id, new Set(ids), 0);
+    expect(new Set(Object.values(all).map((x) => (x as { color: number }).color)).size).to.equal(PALETTE.length);
   });
 });
 
@@ -500,6 +534,16 @@ describe('editor: over WebSockets', () => {
     expect(b.client.frames.length).to.be.above(from);
     expect(decodeAwareness(fromBase64(gone.param.update))).to.deep.equal([{ clientID: a.doc.clientID, clock: 1, state: null }]);
     aw.destroy();
+  });
+
+  it('gives everyone in a room a different colour however their ids hash (a whole palette of people), and each keeps theirs', async () => {
+    const peers: Peer[] = [];
+    for (let i = 0; i < PALETTE.length; i++) peers.push(await Peer.open(t, 'colours', `user${i}`));
+    const colors = peers.map((p) => p.syncReply.user.color as string);
+    expect(new Set(colors).size).to.equal(PALETTE.length);
+    for (const c of colors) expect(PALETTE).to.include(c);
+    await peers[1]!.sync();
+    expect(peers[1]!.syncReply.user.color).to.equal(colors[1]);
   });
 
   it('keeps a connection to its own room: no joining, reading or writing another document', async () => {

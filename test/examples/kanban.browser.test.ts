@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import type { Board } from '../../server/features/kanban/board';
-import { launchBrowser, openPage, openSwitchedPage, screenshot } from '../browser';
+import { artifactsDir, launchBrowser, openPage, openSwitchedPage, screenshot } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 /** What a page shows: card texts per column, read from the DOM. */
@@ -111,8 +111,9 @@ describe('kanban page in a browser', function () {
     await allShow({ todo: ['<img src=x onerror=alert(1)>'], doing: ['Write the docs (examples page)', 'Fix the login bug'], done: ['Review PR #12'] }, a, b);
     expect(await card(a, 'Write the docs (examples page)').locator('.kb-who').textContent()).to.equal('edited by Bob · v2');
 
-    // Delete in A.
+    // Delete in A (confirmed).
     await card(a, '<img src=x').locator('[data-act="delete"]').click();
+    await card(a, '<img src=x').locator('[data-act="confirm-delete"]').click();
     const final = { todo: [], doing: ['Write the docs (examples page)', 'Fix the login bug'], done: ['Review PR #12'] };
     await allShow(final, a, b);
     await screenshot(a, 'kanban-a');
@@ -149,6 +150,113 @@ describe('kanban page in a browser', function () {
     await screenshot(a, 'kanban-conflict');
     await a.locator('.kb-card.editing button', { hasText: 'Save' }).click();
     await allShow({ todo: ['Plan the release with QA'], doing: [], done: [] }, a, b);
+  });
+
+  it('delete asks first, can be undone through the server for everyone, and the others are told who deleted what', async () => {
+    const a = await open('undo', 'Ann');
+    const b = await open('undo', 'Bob');
+    a.on('dialog', (d) => void d.dismiss().then(() => expect.fail(`unexpected ${d.type()} dialog`)));
+    for (const text of ['First', 'Second', 'Third']) {
+      await column(a, 'todo').locator('.kb-add input').fill(text);
+      await column(a, 'todo').locator('.kb-add input').press('Enter');
+      await card(a, text).waitFor();
+    }
+    const all = { todo: ['First', 'Second', 'Third'], doing: [], done: [] };
+    await allShow(all, a, b);
+    const version = await a.locator('#kanban').getAttribute('data-version');
+
+    // ✕ asks in the card; Cancel keeps it, and nothing was sent.
+    await card(a, 'Second').locator('[data-act="delete"]').click();
+    const ask = card(a, 'Second').locator('.kb-confirm');
+    await ask.waitFor();
+    expect(await ask.textContent()).to.equal('Delete this card?DeleteCancel');
+    await screenshot(a, 'kanban-confirm-delete');
+    await ask.locator('button', { hasText: 'Cancel' }).click();
+    await ask.waitFor({ state: 'detached' });
+    // The Delete key asks too; Escape keeps the card.
+    await card(a, 'Second').focus();
+    await a.keyboard.press('Delete');
+    await ask.waitFor();
+    expect(await a.evaluate(() => document.activeElement?.textContent)).to.equal('Delete'); // focus on the confirmation
+    await a.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached' });
+    await allShow(all, a, b);
+    expect(await a.locator('#kanban').getAttribute('data-version')).to.equal(version);
+
+    // Confirmed with the keyboard: gone for both; Bob is told, Ann gets Undo.
+    await card(a, 'Second').focus();
+    await a.keyboard.press('Delete');
+    await a.keyboard.press('Enter');
+    const without = { todo: ['First', 'Third'], doing: [], done: [] };
+    await allShow(without, a, b);
+    await b.locator('#notice', { hasText: 'Ann deleted "Second".' }).waitFor();
+    const notice = a.locator('#notice', { hasText: 'Deleted "Second".' });
+    await notice.waitFor();
+    await screenshot(b, 'kanban-deleted-notice');
+
+    // Undo: the card is back, where it was and as it was, on both pages and in the store.
+    await notice.locator('button', { hasText: 'Undo' }).click();
+    await allShow(all, a, b);
+    await b.locator('#notice', { hasText: 'Ann restored "Second".' }).waitFor();
+    await a.locator('#notice', { hasText: 'Restored "Second".' }).waitFor();
+    expect(await card(b, 'Second').locator('.kb-who').textContent()).to.equal('added by Ann · v1');
+    const stored = (await t.app.store.get<Board>('kanban:undo:board'))!;
+    expect(stored.columns[0]!.cards.map((id) => stored.cards[id]!.text)).to.deep.equal(all.todo);
+  });
+
+  it('card buttons are always visible at 4.5:1 contrast, and 44x44 px targets on a touch screen', async () => {
+    /** Each card button: size, opacity (own and inherited) and contrast with the card, read from the page. */
+    const buttons = (page: Page) =>
+      // No named functions inside: the test runner's transpiler would wrap them in a helper the page lacks.
+      page.locator('.kb-card .kb-btn').evaluateAll((bs) =>
+        bs.map((b) => {
+          let opacity = 1;
+          for (let e: Element | null = b; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+          const [fg, bg] = [getComputedStyle(b).color, getComputedStyle(b.closest('.kb-card')!).backgroundColor].map((rgb) => {
+            const [r, g, bl] = rgb.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((v) => Number(v) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+            return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+          }) as [number, number];
+          const r = b.getBoundingClientRect();
+          return { width: r.width, height: r.height, opacity, contrast: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05) };
+        }),
+      );
+    const desk = await open('touch', 'Ann');
+    await column(desk, 'todo').locator('.kb-add input').fill('Tap me');
+    await column(desk, 'todo').locator('.kb-add input').press('Enter');
+    await card(desk, 'Tap me').waitFor();
+    await desk.mouse.move(1, 1); // nothing hovered
+    for (const b of await buttons(desk)) {
+      expect(b.opacity).to.equal(1);
+      expect(b.contrast).to.be.at.least(4.5);
+    }
+
+    // A phone: no hover, a coarse pointer.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const phone = await context.newPage();
+    const errors: string[] = [];
+    phone.on('pageerror', (e) => errors.push(e.message));
+    pages.push({ page: phone, errors, close: () => context.close() });
+    await phone.goto(t.httpUrl('/examples/kanban?room=touch&name=Bob'));
+    await card(phone, 'Tap me').waitFor();
+    expect(await phone.evaluate(() => matchMedia('(hover: none)').matches)).to.equal(true);
+    const found = await buttons(phone);
+    expect(found).to.have.length(6);
+    for (const b of found) {
+      expect(b.width).to.be.at.least(44);
+      expect(b.height).to.be.at.least(44);
+      expect(b.opacity).to.equal(1);
+      expect(b.contrast).to.be.at.least(4.5);
+    }
+    // The first screen only: a full-page capture re-lays the page out without touch emulation (hover again).
+    await phone.screenshot({ path: `${artifactsDir}kanban-phone.png` });
+    // A tap asks, a tap deletes.
+    await card(phone, 'Tap me').locator('[data-act="delete"]').tap();
+    const confirm = card(phone, 'Tap me').locator('[data-act="confirm-delete"]');
+    const box = (await confirm.boundingBox())!;
+    expect(Math.min(box.width, box.height)).to.be.at.least(44);
+    await confirm.tap();
+    await allShow({ todo: [], doing: [], done: [] }, phone, desk);
+    await desk.locator('#notice', { hasText: 'Bob deleted "Tap me".' }).waitFor();
   });
 
   it('a page cut off from the server shows it, reconnects, and re-syncs the changes it missed', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { applyOp, BoardError, cleanText, execute, kanbanLimits, newBoard, resolve, type Board, type Command, type Op } from '../../server/features/kanban/board';
+import { applyOp, BoardError, cleanText, execute, kanbanLimits, newBoard, resolve, TRASH_SIZE, type Board, type Command, type Op } from '../../server/features/kanban/board';
 import { createKanbanFeature } from '../../server/features/kanban/routes';
 import { closeAll, connect, refusedUpgrade, startApp, type Frame, type TestApp, type TestClient } from '../helpers';
 
@@ -51,7 +51,7 @@ describe('kanban board rules', () => {
   });
 
   it('refuses empty or long text, unknown columns and boards past maxCards', () => {
-    const s = new Server({ maxCards: 2, maxTextLength: 10 });
+    const s = new Server({ ...kanbanLimits, maxCards: 2, maxTextLength: 10 });
     expect(s.refuse({ type: 'add', column: 'todo', text: ' \u0001 ' })).to.equal('invalid_param');
     expect(s.refuse({ type: 'add', column: 'todo', text: 'x'.repeat(11) })).to.equal('invalid_param');
     expect(s.refuse({ type: 'add', column: 'nope', text: 'x' })).to.equal('not_found');
@@ -114,6 +114,42 @@ describe('kanban board rules', () => {
     expect(layout(s.board).todo).to.deep.equal(['c2']); // ids are never reused
   });
 
+  it('restores a deleted card for undoMs: its text, version, authors and place; then it is not_found', () => {
+    const s = new Server({ ...kanbanLimits, maxCards: 3 });
+    for (const text of ['a', 'b', 'c']) s.run({ type: 'add', column: 'todo', text }, 'ann');
+    s.run({ type: 'edit', card: 'c2', text: 'b2', version: 1 }, 'ann');
+    const card = s.board.cards.c2!;
+    const at = 1000 + s.log.length; // the Server's clock
+    expect(s.run({ type: 'delete', card: 'c2', version: 2 }, 'bob')).to.deep.equal({ type: 'delete', card: 'c2', by: 'bob', at });
+    expect(s.board.trash).to.deep.equal([{ card, column: 'todo', index: 1, by: 'bob', at }]);
+    expect(s.refuse({ type: 'restore', card: 'c1' })).to.equal('conflict'); // on the board
+    expect(s.refuse({ type: 'restore', card: 'c9' })).to.equal('not_found'); // never deleted
+    s.run({ type: 'add', column: 'todo', text: 'd' });
+    expect(s.refuse({ type: 'restore', card: 'c2' })).to.equal('limit_exceeded'); // the board filled up meanwhile
+    s.run({ type: 'delete', card: 'c4', version: 1 });
+    s.run({ type: 'move', card: 'c3', column: 'done' });
+    s.run({ type: 'restore', card: 'c2' }, 'cid');
+    expect(layout(s.board)).to.deep.equal({ todo: ['c1', 'c2'], doing: [], done: ['c3'] });
+    expect(s.board.cards.c2).to.deep.equal(card); // as it was, not "edited by cid"
+    expect(s.board.trash!.map((t) => t.card.id)).to.deep.equal(['c4']);
+    expect(s.refuse({ type: 'restore', card: 'c2' })).to.equal('conflict');
+    expect(replay(s.log)).to.deep.equal(s.board); // pages replaying the ops hold the same trash
+
+    // Once undoMs has passed, the card cannot come back.
+    const deletedAt = s.board.trash![0]!.at;
+    const late = () => execute(s.board, { type: 'restore', card: 'c4' }, 'x', deletedAt + kanbanLimits.undoMs);
+    expect(late).to.throw(BoardError, 'card c4 can no longer be restored');
+    expect(execute(s.board, { type: 'restore', card: 'c4' }, 'x', deletedAt + kanbanLimits.undoMs - 1).op?.type).to.equal('restore');
+  });
+
+  it('keeps the last TRASH_SIZE deleted cards', () => {
+    const s = new Server({ ...kanbanLimits, maxCards: TRASH_SIZE + 5 });
+    for (let i = 1; i <= TRASH_SIZE + 5; i++) s.run({ type: 'add', column: 'todo', text: `t${i}` });
+    for (let i = 1; i <= TRASH_SIZE + 5; i++) s.run({ type: 'delete', card: `c${i}`, version: 1 });
+    expect(s.board.trash!.map((t) => t.card.id)).to.deep.equal(Array.from({ length: TRASH_SIZE }, (_, i) => `c${i + 6}`));
+    expect(s.refuse({ type: 'restore', card: 'c5' })).to.equal('not_found');
+  });
+
   describe('concurrent changes resolve the same way for everyone', () => {
     /** A board with todo: c1 c2 c3, doing: c4, done: (empty), as every client saw it at version 4. */
     const start = () => {
@@ -172,7 +208,7 @@ describe('kanban board rules', () => {
       let seed = 99;
       const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
       const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-      const s = new Server({ maxCards: 15, maxTextLength: 20 });
+      const s = new Server({ ...kanbanLimits, maxCards: 15, maxTextLength: 20 });
       // Each page knows the board up to some op: its view lags behind by a random amount.
       const pages = Array.from({ length: 4 }, () => ({ seen: 0, board: newBoard() }));
       let refused = 0;
@@ -194,6 +230,7 @@ describe('kanban board rules', () => {
           { type: 'move', card: some, column: col.id, before: pick([...col.cards, null]) },
           { type: 'move', card: some, column: col.id, before: pick([...col.cards, null]) },
           { type: 'delete', card: some, version: card?.version ?? 1 },
+          { type: 'restore', card: page.board.trash?.length ? pick(page.board.trash).card.id : some },
         ]);
         try {
           s.run(cmd);
@@ -342,6 +379,29 @@ describe('kanban over WebSockets', () => {
     for (const x of ['a', 'b', 'c']) await reply(a, 'add', { column: 'todo', text: x });
     expect(await error(a, 'add', { column: 'todo', text: 'd' })).to.deep.equal({ code: 'limit_exceeded', message: 'a board has at most 3 cards: delete some first' });
     expect((await error(a, 'add', { column: 'someday', text: 'd' })).code).to.equal('not_found');
+  });
+
+  it('undoes a delete through the server: everyone gets the restore op, the card is back as and where it was', async () => {
+    const a = await client('k6', 'ann');
+    const b = await client('k6', 'bob');
+    for (const text of ['one', 'two', 'three']) await reply(a, 'add', { column: 'todo', text });
+    const start = await reply(b, 'sync');
+    expect(start.limits.undoMs).to.equal(kanbanLimits.undoMs);
+    expect(await reply(a, 'delete', { card: 'c2', version: 1 })).to.deep.equal({ version: 4 });
+    expect((await error(b, 'restore', { card: 'c1' })).code).to.equal('conflict'); // still on the board
+    expect(await reply(b, 'restore', { card: 'c2' })).to.deep.equal({ version: 5 });
+    const ops = [await b.waitFor((f) => f.cmd === 'op' && f.param.version === 4), await b.waitFor((f) => f.cmd === 'op' && f.param.version === 5)];
+    expect(ops.map((f) => [f.param.by, f.param.op.type])).to.deep.equal([
+      ['ann', 'delete'],
+      ['bob', 'restore'],
+    ]);
+    expect(ops[1]!.param.op).to.deep.equal({ type: 'restore', card: start.board.cards.c2, column: 'todo', index: 1 });
+    const now = (await reply(a, 'sync')).board as Board;
+    expect(texts(now).todo).to.deep.equal(['one', 'two', 'three']);
+    expect(pageBoard(start.board, b.frames)).to.deep.equal(now);
+    expect((await error(a, 'restore', { card: 'c2' })).code).to.equal('conflict');
+    expect((await error(a, 'restore', { card: 'c7' })).message).to.equal('card c7 can no longer be restored');
+    expect((await error(a, 'restore', { card: '2' })).code).to.equal('invalid_param');
   });
 
   it('keeps boards per room and a connection to its room', async () => {

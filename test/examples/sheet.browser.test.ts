@@ -112,7 +112,7 @@ describe('spreadsheet page in a browser', function () {
     await screenshot(bob, 'sheet-errors');
   });
 
-  it('an edit started before someone else changed the cell is refused as a conflict and shows their value', async () => {
+  it('an edit that lost the race is refused, shows their value and keeps the typed text in the cell to apply again or drop', async () => {
     const alice = await user('b3', 'Alice');
     const bob = await user('b3', 'Bob');
     await type(alice, 'E1', 'first');
@@ -123,15 +123,54 @@ describe('spreadsheet page in a browser', function () {
     // …Alice changes it meanwhile (version 2)…
     await type(alice, 'E1', 'theirs');
     await shows(bob, 'E1', 'theirs');
-    // …so Bob's commit is refused: he is told, and everyone keeps Alice's value.
+    // …so Bob's commit is refused: he is told what E1 holds now, everyone keeps Alice's value, and
+    // his text is back in the cell's editor, not thrown away.
     await bob.keyboard.press('Enter');
-    await bob.locator('#notice', { hasText: /Not saved: E1 was changed by Alice/ }).waitFor();
+    await bob.locator('#notice', { hasText: 'Alice changed E1 to "theirs" before your edit, which was not saved. Your text is back in the cell' }).waitFor();
+    const editor = cell(bob, 'E1').locator('.cell-editor');
+    expect(await editor.inputValue()).to.equal('mine');
+    expect(await bob.inputValue('#formula')).to.equal('mine');
+    expect(await bob.evaluate(() => document.activeElement?.className)).to.equal('cell-editor');
     await shows(bob, 'E1', 'theirs');
     await shows(alice, 'E1', 'theirs');
     await screenshot(bob, 'sheet-conflict');
-    // Editing again from the current version works.
-    await type(bob, 'E1', 'mine');
+    // Enter now applies it over Alice's value, on purpose.
+    await bob.keyboard.press('Enter');
     await shows(alice, 'E1', 'mine');
+    await shows(bob, 'E1', 'mine');
+
+    // Once more, and this time Bob drops his text with Esc: Alice's value stays.
+    await cell(bob, 'E1').click();
+    await bob.keyboard.type('again');
+    await type(alice, 'E1', 'final');
+    await shows(bob, 'E1', 'final');
+    await bob.keyboard.press('Enter');
+    await editor.waitFor();
+    expect(await editor.inputValue()).to.equal('again');
+    await bob.keyboard.press('Escape');
+    await editor.waitFor({ state: 'detached' });
+    await shows(alice, 'E1', 'final');
+    await shows(bob, 'E1', 'final');
+  });
+
+  it('clearing a cell offers Undo, and the others are told who cleared what', async () => {
+    const alice = await user('b5', 'Alice');
+    const bob = await user('b5', 'Bob');
+    await type(alice, 'A1', '42');
+    await type(alice, 'B1', '=A1+1');
+    await shows(bob, 'B1', '43');
+    await cell(bob, 'A1').click();
+    await bob.keyboard.press('Delete');
+    for (const p of [alice, bob]) await shows(p, 'B1', '1');
+    await alice.locator('#notice', { hasText: 'Bob cleared A1 (it held "42").' }).waitFor();
+    const notice = bob.locator('#notice', { hasText: 'Cleared A1 (it held "42").' });
+    await notice.waitFor();
+    await screenshot(bob, 'sheet-cleared');
+    await notice.locator('button', { hasText: 'Undo' }).click();
+    for (const p of [alice, bob]) {
+      await shows(p, 'A1', '42');
+      await shows(p, 'B1', '43');
+    }
   });
 
   it('re-syncs after a reconnect: changes made while away arrive', async () => {

@@ -22,22 +22,6 @@ export function chatPage(d: ChatPageData): string {
 </header>
 ${d.socketsEnabled ? '' : html`<p class="notice">WebSockets are disabled (WS_ENABLED=false): the chat cannot connect.</p>`}
 <div class="chat-grid">
-  <aside class="chat-side" aria-label="Rooms and people">
-    <section class="chat-card">
-      <h2>Rooms</h2>
-      <ul id="room-list" class="chat-rooms"></ul>
-      <form id="room-form" class="chat-inline-form">
-        <input id="room-input" placeholder="new-room" maxlength="64" pattern="[A-Za-z0-9_\\-]{1,64}" title="1-64 letters, digits, _ or -" aria-label="New room name" autocomplete="off">
-        <button type="submit">Create</button>
-      </form>
-      <p id="room-error" class="chat-error" hidden></p>
-    </section>
-    <section class="chat-card">
-      <h2>In this room <span id="user-count" class="chat-count"></span></h2>
-      <ul id="user-list" class="chat-users"></ul>
-      <p class="chat-hint">Click someone to send them a private message.</p>
-    </section>
-  </aside>
   <section class="chat-main" aria-label="Conversation">
     <div class="chat-main-head">
       <h2 id="room-title"># ${d.room}</h2>
@@ -60,6 +44,22 @@ ${d.socketsEnabled ? '' : html`<p class="notice">WebSockets are disabled (WS_ENA
     </form>
     <p id="send-error" class="chat-error" hidden></p>
   </section>
+  <aside class="chat-side" aria-label="Rooms and people">
+    <section class="chat-card">
+      <h2>Rooms</h2>
+      <ul id="room-list" class="chat-rooms"></ul>
+      <form id="room-form" class="chat-inline-form">
+        <input id="room-input" placeholder="new-room" maxlength="64" pattern="[A-Za-z0-9_\\-]{1,64}" title="1-64 letters, digits, _ or -" aria-label="New room name" autocomplete="off">
+        <button type="submit">Create</button>
+      </form>
+      <p id="room-error" class="chat-error" hidden></p>
+    </section>
+    <section class="chat-card">
+      <h2>In this room <span id="user-count" class="chat-count"></span></h2>
+      <ul id="user-list" class="chat-users"></ul>
+      <p class="chat-hint">Click someone to send them a private message.</p>
+    </section>
+  </aside>
 </div>
 </div>`,
   });

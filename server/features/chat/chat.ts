@@ -55,6 +55,8 @@ export interface ChatMessage {
   name: string;
   text: string;
   time: number;
+  /** The sender page's own id for it (`say`'s clientMsgId): how that page knows its message once delivered. */
+  clientMsgId?: string;
 }
 
 export interface Room {

@@ -114,14 +114,15 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
   return defineHandler(
     chat,
     {
-      say: async (svc, conn, { text }) => {
+      say: async (svc, conn, { text, clientMsgId }) => {
         const channel = conn.channel;
         const room = roomIn(conn);
         throttle(conn);
         lastTyping.delete(conn);
-        const message = { id: randomUUID(), userId: conn.profile.id, name: await nameOf(conn), text, time: Date.now() };
+        const message = { id: randomUUID(), userId: conn.profile.id, name: await nameOf(conn), text, time: Date.now(), ...(clientMsgId ? { clientMsgId } : {}) };
         await state.record(room, message);
         svc.writeChannel(chat.message(channel, 'message', message));
+        return { id: message.id };
       },
 
       typing: async (svc, conn, { typing }) => {

@@ -5,7 +5,9 @@ import { MAX_MESSAGE_LENGTH, MAX_NICKNAME_LENGTH, roomPattern } from './chat';
 
 const text = z.string().trim().min(1, 'must not be empty').max(MAX_MESSAGE_LENGTH);
 const user = z.object({ id: z.string(), name: z.string() });
-const message = z.object({ id: z.string(), userId: z.string(), name: z.string(), text: z.string(), time: z.number() });
+/** A sending page's id for its message, so it can tell its own line (live or in a re-sent history) from its "sending…" one. */
+const clientMsgId = z.string().regex(/^[\w-]{1,64}$/, 'clientMsgId: 1-64 letters, digits, _ or -');
+const message = z.object({ id: z.string(), userId: z.string(), name: z.string(), text: z.string(), time: z.number(), clientMsgId: clientMsgId.optional() });
 const room = z.string().regex(roomPattern, 'room: 1-64 letters, digits, _ or -');
 const roomInfo = z.object({ name: z.string(), users: z.number() });
 /**
@@ -21,8 +23,8 @@ const baseFrame = z.object({ type: z.string().regex(BASE_TYPE, 'type: a letter, 
  */
 export const chat = defineProtocol({
   client: {
-    /** A message to the room. */
-    say: z.object({ text }),
+    /** A message to the room; answered with its id. */
+    say: z.object({ text, clientMsgId: clientMsgId.optional() }),
     /** Typing started (true) or stopped (false); clients refresh it while typing, it expires by itself. */
     typing: z.object({ typing: z.boolean() }),
     /** A private message to one online chat user, by user id. */
@@ -67,6 +69,7 @@ export const chat = defineProtocol({
     base: z.object({ type: z.string(), content: z.unknown().optional(), name: z.string().optional(), userId: z.string().optional() }),
   },
   replies: {
+    say: z.object({ id: z.string() }),
     private: z.object({ id: z.string() }),
     nick: z.object({ name: z.string() }),
     'create-room': z.object({ room: z.string(), created: z.boolean() }),

@@ -80,18 +80,8 @@ export function encodeAwareness(entries: readonly AwarenessEntry[]): Uint8Array 
   return encoding.toUint8Array(encoder);
 }
 
-/** Distinct, readable on white, and light enough (with alpha) for selections. */
-const palette = ['#e5484d', '#f76b15', '#ad7f00', '#2b9a66', '#0d74ce', '#6e56cf', '#d6409f', '#12a594', '#5b5bd6', '#8d6b3a'];
-
-/** A stable colour per user id. */
-export function userColor(userId: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 16777619);
-  return palette[(h >>> 0) % palette.length]!;
-}
-
-export function awarenessUser(profile: { id: string; name: string }): AwarenessUser {
-  const color = userColor(profile.id);
+/** How a user appears in a room, with the colour the room gave them (colors.ts). */
+export function awarenessUser(profile: { id: string; name: string }, color: string): AwarenessUser {
   return { id: profile.id, name: profile.name, color, colorLight: `${color}33` };
 }
 

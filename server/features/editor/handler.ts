@@ -1,8 +1,9 @@
 import { defineHandler, type Handler, roomOf, type Session } from '../../socket';
 import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
-import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness } from './awareness';
+import { AwarenessRooms, awarenessUser, decodeAwareness, encodeAwareness, type AwarenessUser } from './awareness';
 import { codeToBase } from './base-bridge';
+import { assignColor, PALETTE, preferredColor } from './colors';
 import { answerSync, checkStateVector, checkUpdate, docKey, fromBase64, mergeUpdate, toBase64, type StoredDoc } from './document';
 import { DEFAULT_LANGUAGE, type EditorLimits, type Language } from './limits';
 import { editor } from './protocol';
@@ -24,6 +25,9 @@ export interface EditorHandlerOptions {
  */
 export function editorHandler({ store, limits }: EditorHandlerOptions): Handler {
   const presence = new AwarenessRooms();
+  /** Each connection's user as its sync set it (with the room's colour for them), until it closes. */
+  const users = new Map<string, AwarenessUser>();
+  const userOf = (conn: Session) => users.get(conn.id) ?? awarenessUser(conn.profile, PALETTE[preferredColor(conn.profile.id)]!);
 
   /** The connection's room: every frame is about it (roomRoute's rule refuses frames naming another). */
   const roomName = (conn: Session): string => roomOf(conn.channel) ?? conn.channel;
@@ -31,11 +35,19 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
   return defineHandler(
     editor,
     {
-      sync: async (_svc, conn, { sv }) => {
+      sync: async (svc, conn, { sv }) => {
         const room = roomName(conn);
         const clientStateVector = fromBase64(sv);
         checkStateVector(clientStateVector);
-        const [generation, stored, language] = await Promise.all([stateGeneration(store), store.get<StoredDoc>(docKey(room)), store.get<Language>(languageKey(room))]);
+        const [generation, stored, language, present] = await Promise.all([
+          stateGeneration(store),
+          store.get<StoredDoc>(docKey(room)),
+          store.get<Language>(languageKey(room)),
+          svc.presence(conn.channel),
+        ]);
+        const color = await assignColor(store, room, conn.profile.id, present.map((p) => p.id));
+        const user = awarenessUser(conn.profile, color);
+        if (svc.getConnection(conn.id)) users.set(conn.id, user); // not for a connection that closed meanwhile
         const { update, stateVector } = answerSync(stored, clientStateVector);
         return {
           generation,
@@ -43,7 +55,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
           sv: toBase64(stateVector),
           bytes: stored?.bytes ?? 0,
           language: language ?? DEFAULT_LANGUAGE,
-          user: awarenessUser(conn.profile),
+          user,
           limits,
         };
       },
@@ -63,7 +75,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
 
       awareness: (svc, conn, { update }) => {
         const channel = conn.channel;
-        const entries = presence.accept(channel, conn.id, awarenessUser(conn.profile), decodeAwareness(fromBase64(update)));
+        const entries = presence.accept(channel, conn.id, userOf(conn), decodeAwareness(fromBase64(update)));
         if (entries.length > 0) svc.writeChannel(editor.message(channel, 'awareness', { update: toBase64(encodeAwareness(entries)) }), conn.id);
       },
 
@@ -78,6 +90,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
     {
       // The cursors of a closing connection disappear for everyone else at once, not after awareness's 30 s timeout.
       onClose(svc, conn) {
+        users.delete(conn.id);
         const gone = presence.release(conn.channel, conn.id);
         if (gone.length > 0) svc.writeChannel(editor.message(conn.channel, 'awareness', { update: toBase64(encodeAwareness(gone)) }), conn.id);
       },

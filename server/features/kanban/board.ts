@@ -12,7 +12,9 @@
  *   no longer in that column (moved or deleted meanwhile) means the end of the column;
  * - edits and deletes carry the card version the client saw and are refused with `conflict` if
  *   the card's text changed since (nobody overwrites or deletes text they have not seen);
- * - anything about a card that no longer exists is refused with `not_found`.
+ * - anything about a card that no longer exists is refused with `not_found`;
+ * - a deleted card can be restored (undo) for `undoMs`: with its text, version and authors, in its
+ *   column at the place it had (or the end, if the column is shorter now).
  * A card's version counts changes of its text; the board's version counts every applied op.
  */
 
@@ -21,7 +23,15 @@ export const kanbanLimits = {
   maxCards: 200,
   /** Characters of a card's text (after trimming). */
   maxTextLength: 500,
+  /** How long after a delete the card can be restored (the page's Undo), in ms. */
+  undoMs: 10_000,
 };
+
+/**
+ * Deleted cards a board keeps for undo, the newest: part of the rules pages replay (applyOp),
+ * so a fixed number rather than an option; `undoMs` decides which of them may come back.
+ */
+export const TRASH_SIZE = 20;
 
 const defaultColumns: ReadonlyArray<{ id: string; title: string }> = [
   { id: 'todo', title: 'To do' },
@@ -46,6 +56,15 @@ export interface Column {
   cards: string[];
 }
 
+/** A deleted card as undo needs it: where it was, who deleted it and when. */
+export interface Trashed {
+  card: Card;
+  column: string;
+  index: number;
+  by: string;
+  at: number;
+}
+
 export interface Board {
   /** +1 for every applied op. */
   version: number;
@@ -53,20 +72,24 @@ export interface Board {
   nextId: number;
   columns: Column[];
   cards: Record<string, Card>;
+  /** The last TRASH_SIZE deleted cards, oldest first (absent from boards stored before undo existed). */
+  trash?: Trashed[];
 }
 
 export type Command =
   | { type: 'add'; column: string; text: string; before?: string | null }
   | { type: 'edit'; card: string; text: string; version: number }
   | { type: 'move'; card: string; column: string; before?: string | null }
-  | { type: 'delete'; card: string; version: number };
+  | { type: 'delete'; card: string; version: number }
+  | { type: 'restore'; card: string };
 
 /** What the server decided: everything a page needs to apply it, positions already resolved. */
 export type Op =
   | { type: 'add'; card: Card; column: string; index: number }
   | { type: 'edit'; card: Card }
   | { type: 'move'; card: string; column: string; index: number }
-  | { type: 'delete'; card: string };
+  | { type: 'delete'; card: string; by: string; at: number }
+  | { type: 'restore'; card: Card; column: string; index: number };
 
 export type BoardErrorCode = 'conflict' | 'not_found' | 'limit_exceeded' | 'invalid_param';
 
@@ -81,7 +104,7 @@ export class BoardError extends Error {
 }
 
 export function newBoard(columns = defaultColumns): Board {
-  return { version: 0, nextId: 1, columns: columns.map((c) => ({ id: c.id, title: c.title, cards: [] })), cards: {} };
+  return { version: 0, nextId: 1, columns: columns.map((c) => ({ id: c.id, title: c.title, cards: [] })), cards: {}, trash: [] };
 }
 
 /** Card text as stored: control characters other than newline and tab removed, trimmed. */
@@ -103,6 +126,11 @@ export function resolve(board: Board, cmd: Command, actor: string, now: number, 
     const c = board.columns.find((col) => col.id === id);
     if (!c) throw new BoardError('not_found', `there is no column "${id}"`);
     return c;
+  };
+  const hasRoom = () => {
+    if (Object.keys(board.cards).length >= limits.maxCards) {
+      throw new BoardError('limit_exceeded', `a board has at most ${limits.maxCards} cards: delete some first`);
+    }
   };
   const card = (id: string) => {
     const c = Object.hasOwn(board.cards, id) ? board.cards[id] : undefined;
@@ -130,9 +158,7 @@ export function resolve(board: Board, cmd: Command, actor: string, now: number, 
   switch (cmd.type) {
     case 'add': {
       const col = column(cmd.column);
-      if (Object.keys(board.cards).length >= limits.maxCards) {
-        throw new BoardError('limit_exceeded', `a board has at most ${limits.maxCards} cards: delete some first`);
-      }
+      hasRoom();
       const c: Card = { id: `c${board.nextId}`, text: text(cmd.text), version: 1, createdBy: actor, updatedBy: actor, updatedAt: now };
       return { type: 'add', card: c, column: col.id, index: position(col, cmd.before) };
     }
@@ -154,7 +180,15 @@ export function resolve(board: Board, cmd: Command, actor: string, now: number, 
     }
     case 'delete': {
       fresh(card(cmd.card), cmd.version, 'delete');
-      return { type: 'delete', card: cmd.card };
+      return { type: 'delete', card: cmd.card, by: actor, at: now };
+    }
+    case 'restore': {
+      if (Object.hasOwn(board.cards, cmd.card)) throw new BoardError('conflict', `card ${cmd.card} is on the board already`);
+      const gone = board.trash?.findLast((t) => t.card.id === cmd.card);
+      if (!gone || gone.at <= now - limits.undoMs) throw new BoardError('not_found', `card ${cmd.card} can no longer be restored`);
+      hasRoom();
+      const col = column(gone.column);
+      return { type: 'restore', card: gone.card, column: col.id, index: Math.min(gone.index, col.cards.length) };
     }
   }
 }
@@ -163,6 +197,7 @@ export function resolve(board: Board, cmd: Command, actor: string, now: number, 
 export function applyOp(board: Board, op: Op): Board {
   const columns = board.columns.map((c) => ({ ...c, cards: c.cards.slice() }));
   const cards = { ...board.cards };
+  let trash = board.trash ?? [];
   const remove = (id: string) => {
     for (const c of columns) {
       const i = c.cards.indexOf(id);
@@ -187,12 +222,21 @@ export function applyOp(board: Board, op: Op): Board {
       remove(op.card);
       insert(op.column, op.index, op.card);
       break;
-    case 'delete':
+    case 'delete': {
+      const col = columnOf(board, op.card);
+      const card = cards[op.card];
+      if (col && card) trash = [...trash, { card, column: col.id, index: col.cards.indexOf(op.card), by: op.by, at: op.at }].slice(-TRASH_SIZE);
       remove(op.card);
       delete cards[op.card];
       break;
+    }
+    case 'restore':
+      cards[op.card.id] = op.card;
+      insert(op.column, op.index, op.card.id);
+      trash = trash.filter((t) => t.card.id !== op.card.id);
+      break;
   }
-  return { version: board.version + 1, nextId, columns, cards };
+  return { version: board.version + 1, nextId, columns, cards, trash };
 }
 
 /** Resolve and apply in one step (what the server does inside its read-modify-write). */

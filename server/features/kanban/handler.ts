@@ -51,5 +51,6 @@ export function kanbanHandler(store: StateStore, options: KanbanHandlerOptions =
     edit: async (svc, conn, { card, text, version }) => ({ version: (await run(svc, conn, { type: 'edit', card, text, version })).version }),
     move: async (svc, conn, { card, column, before }) => ({ version: (await run(svc, conn, { type: 'move', card, column, before })).version }),
     delete: async (svc, conn, { card, version }) => ({ version: (await run(svc, conn, { type: 'delete', card, version })).version }),
+    restore: async (svc, conn, { card }) => ({ version: (await run(svc, conn, { type: 'restore', card })).version }),
   });
 }
