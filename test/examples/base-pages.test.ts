@@ -6,6 +6,7 @@
  * no spoofing; unknown types relayed within bounds; each joiner's state in its page's own frames;
  * the whiteboard and editor bridges.
  */
+import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import * as Y from 'yjs';
 import { baseLimits } from '../../server/features/chat/base-pages';
@@ -146,6 +147,22 @@ describe('Base pages over /api/ws (their real frames)', function () {
       await settle(afterClear);
       expect(afterClear.page.lines).to.deep.equal([]);
       for (const p of [alice, bob, late, afterClear]) expect(p.errors).to.deep.equal([]);
+    });
+
+    it('bounds a pointer’s cursor_move frames, but the last one always arrives (draw.html sends no final one)', async () => {
+      const room = uniqueRoom('drawing');
+      const alice = await open(connectPaths.draw('Alice', room), new DrawPage('Alice'));
+      const bob = await open(connectPaths.draw('Bob', room), new DrawPage('Bob'));
+      await bob.waitFor((f) => f.type === 'users_update' && f.content.length === 2);
+      // A quick pointer: one cursor_move per mousemove, far faster than 25 a second.
+      for (let x = 1; x <= 30; x++) alice.send(send.cursorMove(x * 10, 300, { nickname: 'Alice' }));
+      await eventually(() => expect(bob.page.cursors.get('Alice')).to.include({ x: 300, y: 300 }));
+      await settle(bob);
+      const relayed = bob.frames.filter((f) => f.type === 'cursor_move').map((f) => f.content.toX);
+      expect(relayed[0]).to.equal(10);
+      expect(relayed.at(-1)).to.equal(300);
+      expect(relayed.length).to.be.below(8); // 30 sent within a few ms: the first at once, the newest after each 40 ms
+      expect(alice.errors.concat(bob.errors)).to.deep.equal([]);
     });
 
     it('labels lines and cursors with the server’s name, whatever `nickname` the frame carries', async () => {
@@ -340,6 +357,15 @@ describe('Base pages over /api/ws (their real frames)', function () {
       for (const p of [a, b]) expect(p.errors).to.deep.equal([]);
       await a.c.close();
       await b.c.close();
+    });
+
+    it('shows the disk as full as `df` says (used / (used + available), not of all blocks)', async () => {
+      const a = await open(connectPaths.monitor(uniqueRoom('monitor')), new MonitorPage());
+      await eventually(() => expect(a.page.points.length).to.be.at.least(1));
+      // df's Use% of the server's working directory, rounded up.
+      const df = Number(execFileSync('df', ['--output=pcent', process.cwd()], { encoding: 'utf8' }).split('\n')[1]!.trim().replace('%', ''));
+      expect(a.page.points.at(-1)!.disk).to.be.within(df - 1, df);
+      await a.c.close();
     });
   });
 

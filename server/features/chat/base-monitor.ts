@@ -15,7 +15,7 @@ import { chat } from './protocol';
  * |---|---|
  * | `cpu` | the machine's CPU use over the interval, % of all cores (`os.cpus()`) |
  * | `memory` | memory in use, % of `os.totalmem()` (total minus `os.freemem()`) |
- * | `disk` | the filesystem of the working directory, % of its blocks in use (`statfs`) |
+ * | `disk` | the filesystem of the working directory, % in use as `df` shows it: used / (used + available to users), `statfs` |
  */
 export interface BaseMetrics {
   cpu: number;
@@ -25,11 +25,16 @@ export interface BaseMetrics {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-/** % of the blocks of the filesystem holding `path` that are in use; 0 when it cannot be read. */
+/**
+ * How full the filesystem holding `path` is, as `df`'s Use% (unrounded): the blocks in use over
+ * those in use plus those free for ordinary users; blocks reserved for root count as neither, so
+ * a disk is 100% when users can write no more. 0 when it cannot be read.
+ */
 export function diskPercent(path: string = process.cwd()): number {
   try {
     const s = statfsSync(path);
-    return s.blocks > 0 ? round1(((s.blocks - s.bfree) / s.blocks) * 100) : 0;
+    const used = s.blocks - s.bfree;
+    return used + s.bavail > 0 ? round1((used / (used + s.bavail)) * 100) : 0;
   } catch {
     return 0;
   }

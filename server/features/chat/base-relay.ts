@@ -1,4 +1,4 @@
-import { ErrorCode, type Session, SocketError, type Sockets } from '../../socket';
+import { ErrorCode, type Session, SocketError, type Sockets, Throttle } from '../../socket';
 import type { StateStore } from '../../store/store';
 import type { Thresholds } from '../monitor/metrics';
 import { baseReplay, clearFromBase, lineFromBase } from '../draw/base-bridge';
@@ -45,7 +45,12 @@ export class BaseRelay {
   private readonly pages = new WeakMap<Session, BasePage>();
   /** Connections whose first `code_update` (editor.html sends its template on open) was handled. */
   private readonly coded = new WeakSet<Session>();
-  private readonly lastCursor = new WeakMap<Session, number>();
+  /** Each connection's newest cursor frame not yet relayed, sent by `cursors` (at most one per cursorIntervalMs). */
+  private readonly pendingCursor = new Map<Session, { svc: Sockets; type: string; content: Record<string, unknown>; name: string }>();
+  private readonly cursors = new Throttle<Session>(
+    (conn) => this.sendCursor(conn),
+    () => baseLimits.cursorIntervalMs,
+  );
   private readonly names = new WeakMap<Session, { name: string; until: number }>();
   /** Base drawers' idle timers: their stroke is committed when they stop. */
   private readonly idle = new Map<string, NodeJS.Timeout>();
@@ -75,12 +80,18 @@ export class BaseRelay {
     svc.writeConnection(conn.id, chat.message(conn.channel, 'base', { type, content }));
   }
 
-  /** Cursor frames closer than cursorIntervalMs from one connection are dropped. */
-  private throttled(conn: Session): boolean {
-    const now = Date.now();
-    if (now - (this.lastCursor.get(conn) ?? -Infinity) < baseLimits.cursorIntervalMs) return true;
-    this.lastCursor.set(conn, now);
-    return false;
+  /**
+   * Relays a connection's newest cursor frame. At most one per cursorIntervalMs: frames in between
+   * are replaced by newer ones, and the newest is sent when the interval ends. draw.html sends a
+   * `cursor_move` per mouse move and no final one, so the position where a pointer stops always arrives.
+   * Synchronous, so a frame sent at once keeps its place among the connection's other frames.
+   */
+  private sendCursor(conn: Session): void {
+    const pending = this.pendingCursor.get(conn);
+    this.pendingCursor.delete(conn);
+    if (!pending) return;
+    if (!pending.svc.getConnection(conn.id)) return this.cursors.forget(conn); // closed before its frame was handled: keep nothing of it
+    this.relay(pending.svc, conn, pending.type, { ...pending.content, nickname: pending.name }, pending.name);
   }
 
   /** One `base` frame from a connection of a chat room. */
@@ -109,9 +120,8 @@ export class BaseRelay {
       case 'cursor_move':
       case 'cursor_update': {
         const cursor = parse(type === 'cursor_move' ? baseContent.cursor_move : baseContent.cursor_update, type, content);
-        if (this.throttled(conn)) return;
-        const name = await this.nameOf(conn);
-        this.relay(svc, conn, type, { ...cursor, nickname: name }, name);
+        this.pendingCursor.set(conn, { svc, type, content: cursor, name: await this.nameOf(conn) });
+        this.cursors.poke(conn);
         return;
       }
       case 'code_update':
@@ -223,9 +233,11 @@ export class BaseRelay {
     }
   }
 
-  /** A Base connection closed: its stroke in progress is committed, its metrics stop. */
+  /** A Base connection closed: its stroke in progress is committed, its metrics and held-back cursor stop. */
   async closed(svc: Sockets, conn: Session): Promise<void> {
     if (this.pages.get(conn) === 'monitor') this.monitor?.remove(conn.id);
+    this.cursors.forget(conn);
+    this.pendingCursor.delete(conn);
     const timer = this.idle.get(conn.id);
     if (timer === undefined) return;
     clearTimeout(timer);
