@@ -1,11 +1,4 @@
 import { z } from 'zod';
-import { chat } from '../server/features/chat/protocol';
-import { draw } from '../server/features/draw/protocol';
-import { editor } from '../server/features/editor/protocol';
-import { example } from '../server/features/example/protocol';
-import { kanban } from '../server/features/kanban/protocol';
-import { monitor } from '../server/features/monitor/protocol';
-import { sheet } from '../server/features/sheet/protocol';
 import { CloseCode, type ClusterStatus, connectionStatus, type ConnectionStatus, ErrorCode, SocketError, type Sockets } from '../server/socket';
 import { builtinServerCmds, noticeLevels } from '../server/socket/message';
 
@@ -23,15 +16,20 @@ interface Outbound {
 /** The `notice` frame's param (server/socket/message.ts): what every example page shows as a notice. */
 const noticeSchema = z.strictObject({ text: z.string().trim().min(1, 'text is required'), level: z.enum(noticeLevels).optional() });
 
+/** Protocols whose server frames a page shows as its own content (a chat line with a name, a card, a cell), by name. */
+export type ContentProtocols = Readonly<Record<string, { server: Readonly<Record<string, unknown>> }>>;
+
 /**
- * Cmds an admin may not send: the service's own frames, and every frame the examples' protocols
- * define. A page shows those as its content (a chat line with a name, a card, a cell), so the
- * admin could speak as a user or as the server; it sends a `notice` instead (docs/admin.md).
+ * Cmds the admin pages may not send, each with whose frame it is: the service's own frames, and
+ * every server frame of the app's content protocols. A page would show those as its content, so
+ * the admin could speak as a user or as the server; it sends a `notice` instead (docs/admin.md).
  */
-const reservedCmds: ReadonlyMap<string, string> = new Map([
-  ...[...builtinServerCmds].filter((cmd) => cmd !== 'notice').map((cmd) => [cmd, 'the service'] as const),
-  ...Object.entries({ chat, draw, editor, example, kanban, monitor, sheet }).flatMap(([name, p]) => Object.keys(p.server).map((cmd) => [cmd, `the ${name} example`] as const)),
-]);
+export function reservedCmds(protocols: ContentProtocols): ReadonlyMap<string, string> {
+  return new Map([
+    ...[...builtinServerCmds].filter((cmd) => cmd !== 'notice').map((cmd) => [cmd, 'the service'] as const),
+    ...Object.entries(protocols).flatMap(([name, p]) => Object.keys(p.server).map((cmd) => [cmd, `the ${name} protocol`] as const)),
+  ]);
+}
 
 /**
  * How many connections a frame reached, as far as this node can tell: `here` were written to on
@@ -123,8 +121,8 @@ function checkChannel(svc: Sockets, channel: string): void {
  * The admin pages' rule (the admin socket's send and publish; the server API is a trusted
  * service's and may send its app's frames): a reserved cmd is refused with invalid_param.
  */
-export function checkAdminFrame(frame: Outbound): void {
-  const owner = reservedCmds.get(frame.cmd);
+export function checkAdminFrame(frame: Outbound, reserved: ReadonlyMap<string, string>): void {
+  const owner = reserved.get(frame.cmd);
   if (owner) throw new SocketError(ErrorCode.invalidParam, `cmd "${frame.cmd}" is a frame of ${owner}, which the admin cannot send (the page would show it as its own content): send a notice instead`);
 }
 

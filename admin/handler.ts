@@ -9,7 +9,7 @@ import type { TapFeed } from './tap-feed';
  * by request/reply. Requests on a socket that passed the access and Origin checks at upgrade
  * cannot be forged cross-site, so these actions need no CSRF token.
  */
-export function adminHandler(live: LiveStatus, tap: TapFeed) {
+export function adminHandler(live: LiveStatus, tap: TapFeed, reserved: ReadonlyMap<string, string>) {
   const stop = (_svc: Sockets, conn: { id: string }) => {
     live.unwatch(conn.id);
     tap.unwatch(conn.id);
@@ -24,12 +24,12 @@ export function adminHandler(live: LiveStatus, tap: TapFeed) {
       },
       unwatch: stop,
       send: async (svc, _conn, { connId, count, ...frame }) => {
-        checkAdminFrame(frame);
+        checkAdminFrame(frame, reserved);
         const { sent, ...delivery } = await sendToConnection(svc, connId, frame);
         return count ? { sent, ...delivery } : { sent };
       },
       publish: (svc, _conn, { count, ...frame }) => {
-        checkAdminFrame(frame);
+        checkAdminFrame(frame, reserved);
         return count ? publishCounted(svc, frame) : publishToChannel(svc, frame);
       },
       kick: (svc, _conn, { connId, reason }) => kickConnection(svc, connId, reason),

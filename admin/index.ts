@@ -4,6 +4,7 @@ import { publicDir } from '../server/paths';
 import { securityHeaders } from '../server/security-headers';
 import { HttpError, type Sockets } from '../server/socket';
 import { AdminAccess, checkOrigin } from './access';
+import { reservedCmds, type ContentProtocols } from './actions';
 import { apiRoutes } from './api';
 import { adminHandler } from './handler';
 import { LiveStatus } from './live';
@@ -17,7 +18,7 @@ import { adminAssets } from './views/chrome';
 /** Admin connections are all this one server-side identity: nothing a client sends chooses it. */
 const adminProfile = { id: 'wsforge-admin', name: 'admin' };
 
-export type { AdminSettings };
+export type { AdminSettings, ContentProtocols };
 
 export interface AdminMount {
   /** Where its pages (/admin/…) and the server API (/api/sockets/…) go: an Express app or router. */
@@ -28,6 +29,8 @@ export interface AdminMount {
   behindProxy: boolean;
   /** Serve Prometheus metrics at /metrics, behind the admin's credential; absent: no /metrics. */
   metrics?: Metrics;
+  /** The app's protocols whose server frames pages show as content: the admin pages may not send those cmds (a notice instead). */
+  contentProtocols?: ContentProtocols;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface AdminMount {
  * server API under /api/sockets, and /metrics when given. Access rules in docs/security.md: open
  * to loopback peers only until a token is set.
  */
-export function mountAdmin({ router, sockets, settings, behindProxy, metrics }: AdminMount): void {
+export function mountAdmin({ router, sockets, settings, behindProxy, metrics, contentProtocols = {} }: AdminMount): void {
   const access = new AdminAccess({
     token: settings.token,
     sessionHours: settings.sessionHours,
@@ -43,7 +46,7 @@ export function mountAdmin({ router, sockets, settings, behindProxy, metrics }: 
     clientAddress: (req) => sockets.clientAddress(req),
     behindProxy,
   });
-  const handler = adminHandler(new LiveStatus(sockets, settings.statusIntervalMs, settings.pageSize), new TapFeed(sockets, settings.tapBatchMs, settings.tapBatchMax));
+  const handler = adminHandler(new LiveStatus(sockets, settings.statusIntervalMs, settings.pageSize), new TapFeed(sockets, settings.tapBatchMs, settings.tapBatchMax), reservedCmds(contentProtocols));
   // Same credential as the pages, plus a same-host Origin: refused with an HTTP status before any connection exists.
   // `reserved`: admin pages count against WS_ADMIN_CONNECTIONS_PER_IP, not the address's common cap.
   const identify = async (req: IncomingMessage) => {

@@ -6,7 +6,7 @@ import { Metrics } from '../admin/metrics';
 import { homePage } from '../views/home';
 import { createSockets } from './attach';
 import { resolveConfig, type Config, type ConfigInput } from './config';
-import { builtinFeatures } from './features';
+import { builtinFeatures, builtinProtocols } from './features';
 import type { Feature } from './features/feature';
 import { isVolatileKey } from './features/volatile';
 import { GuestIdentity, processSecret, storedSecret } from './guest';
@@ -87,7 +87,7 @@ export function createApp(options: AppOptions = {}): WsforgeApp {
   const mounted = [...(config.examplesEnabled ? builtinFeatures : []), ...features];
   for (const feature of mounted) feature({ router, sockets, config, store, guests });
   // There is nothing to administer without sockets.
-  if (sockets) mountAdmin({ router, sockets, settings: config.admin, behindProxy: config.trustProxy !== undefined, metrics });
+  if (sockets) mountAdmin({ router, sockets, settings: config.admin, behindProxy: config.trustProxy !== undefined, metrics, contentProtocols: config.examplesEnabled ? builtinProtocols : {} });
   router.get('/', (_req, res) => {
     res.type('html').send(homePage(config.wsEnabled, sockets?.routes.paths() ?? []));
   });

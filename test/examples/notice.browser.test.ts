@@ -81,7 +81,7 @@ describe('admin notices on the example pages', function () {
     const sent = await admin.request('', 'send', { connId: connOf('/examples/chat', 'Pat'), channel: '', cmd: 'message', param: forged });
     expect(sent).to.deep.include({ cmd: 'error' });
     expect(sent.param.code).to.equal('invalid_param');
-    expect(sent.param.message).to.contain('the chat example').and.contain('send a notice');
+    expect(sent.param.message).to.contain('the chat protocol').and.contain('send a notice');
     const published = await admin.request('', 'publish', { channel: roomChannel(room), cmd: 'message', param: forged, count: true });
     expect(published.param.code).to.equal('invalid_param');
     // Nor the service's own frames, and a notice must have a text.
