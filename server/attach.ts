@@ -4,7 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
-import { mountAdmin, type AdminSettings } from '../admin';
+import { mountAdmin, type AdminSettings, type ContentProtocols } from '../admin';
 import { Metrics } from '../admin/metrics';
 import { createRedisCluster } from './cluster/cluster';
 import { defined, loadConfig, resolveConfig, type Config } from './config';
@@ -32,14 +32,19 @@ export interface AttachOptions {
   allowedOrigins?: string[];
   /** Reverse proxies trusted to say who the client is (TRUST_PROXY): a hop count or addresses. */
   trustProxy?: TrustProxy;
-  /** Join a cluster over Redis (REDIS_URL, REDIS_PREFIX, CLUSTER_*): delivery, presence, history. */
-  redis?: { url: string; prefix?: string; heartbeatMs?: number; nodeTtlMs?: number };
+  /**
+   * Join a cluster over Redis (REDIS_URL, REDIS_PREFIX, CLUSTER_*): delivery, presence, history;
+   * `clusterNodes` (`host:port` each, REDIS_CLUSTER_NODES) instead of `url`: over a Redis Cluster.
+   */
+  redis?: ({ url: string } | { clusterNodes: string[] }) & { prefix?: string; heartbeatMs?: number; nodeTtlMs?: number };
   /**
    * Mount the admin (/admin/sockets, its socket, /api/sockets) on this Express app or router, with
    * its settings (ADMIN_*): open to loopback peers only until `token` is set. Off by default.
    * `metrics: true` also serves Prometheus metrics at /metrics behind the same credential.
+   * `contentProtocols`: the app's protocols whose server frames its pages show as content (chat
+   * lines, cards): the admin pages may not send those cmds, only a `notice` (docs/admin.md).
    */
-  admin?: Router | ({ router: Router; metrics?: boolean } & Partial<AdminSettings>);
+  admin?: Router | ({ router: Router; metrics?: boolean; contentProtocols?: ContentProtocols } & Partial<AdminSettings>);
 }
 
 /**
@@ -50,7 +55,7 @@ export interface AttachOptions {
  */
 export function attachSockets(server: HttpServer | HttpsServer, options: AttachOptions = {}): Sockets {
   const admin = options.admin === undefined ? undefined : 'router' in options.admin ? options.admin : { router: options.admin };
-  const { router: _router, metrics: _metrics, ...adminSettings } = admin ?? {};
+  const { router: _router, metrics: _metrics, contentProtocols: _protocols, ...adminSettings } = admin ?? {};
   const config = resolveConfig({
     socket: options.limits,
     nodeId: options.nodeId,
@@ -58,7 +63,7 @@ export function attachSockets(server: HttpServer | HttpsServer, options: AttachO
     allowedOrigins: options.allowedOrigins,
     trustProxy: options.trustProxy,
     // The env schema's cluster defaults (REDIS_PREFIX, CLUSTER_*), with what was given over them.
-    cluster: options.redis && { ...loadConfig({ REDIS_URL: options.redis.url }).cluster!, ...defined({ ...options.redis, url: undefined }) },
+    cluster: options.redis && { ...loadConfig(redisEnv(options.redis)).cluster!, ...defined({ prefix: options.redis.prefix, heartbeatMs: options.redis.heartbeatMs, nodeTtlMs: options.redis.nodeTtlMs }) },
     admin: adminSettings,
   });
   const metrics = admin?.metrics ? new Metrics() : undefined;
@@ -68,8 +73,13 @@ export function attachSockets(server: HttpServer | HttpsServer, options: AttachO
     // Another listener (a GraphQL subscription server, a dev server's hot reload) owns the rest.
     else if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'no socket route here');
   });
-  if (admin) mountAdmin({ router: admin.router, sockets, settings: config.admin, behindProxy: config.trustProxy !== undefined, metrics });
+  if (admin) mountAdmin({ router: admin.router, sockets, settings: config.admin, behindProxy: config.trustProxy !== undefined, metrics, contentProtocols: admin.contentProtocols });
   return sockets;
+}
+
+/** The environment variable that names the Redis of `attachSockets`'s `redis` option. */
+function redisEnv(redis: NonNullable<AttachOptions['redis']>): Record<string, string> {
+  return 'url' in redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redis.clusterNodes.join(',') };
 }
 
 /**
@@ -80,7 +90,7 @@ export function createSockets(config: Config, log: Logger, observer?: Observer):
   const nodeId = config.nodeId ?? randomUUID().slice(0, 8);
   const cluster = config.cluster
     ? createRedisCluster({
-        url: config.cluster.redisUrl,
+        redis: config.cluster.clusterNodes ? { clusterNodes: config.cluster.clusterNodes } : { url: config.cluster.redisUrl },
         prefix: config.cluster.prefix,
         node: nodeId,
         history: { size: config.socket.historySize, ttlMs: config.socket.historyTtlMs },

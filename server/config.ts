@@ -71,8 +71,16 @@ export const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://… or rediss://…').optional().describe(
     '`redis://…` or `rediss://…`: join the cluster on that Redis (delivery, presence, history, status, feature state); unset: one node, delivery in memory and feature state in `STORE`',
   ),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^(?:[^\s,:[\]]+|\[[\da-fA-F:.]+\]):\d{1,5}(?:,(?:[^\s,:[\]]+|\[[\da-fA-F:.]+\]):\d{1,5})*$/, 'expected host:port,host:port,…')
+    .transform((v) => v.split(','))
+    .optional()
+    .describe(
+      '`host:port,host:port,…`, some nodes of a Redis Cluster (Redis 7; ioredis finds the rest): join the cluster on it, channels over sharded pub/sub (docs/cluster.md, "Redis Cluster"). Excludes `REDIS_URL`',
+    ),
   STORE: z.enum(['durable', 'memory']).default('durable').describe(
-    "where a single node (no `REDIS_URL`) keeps the examples' state: `durable`, an embedded database (LMDB) in `DATA_DIR`, written through, that survives restarts; `memory`: lost on restart. `createApp` called from code uses memory unless given `store: 'durable'`",
+    "where a single node (neither `REDIS_URL` nor `REDIS_CLUSTER_NODES`) keeps the examples' state: `durable`, an embedded database (LMDB) in `DATA_DIR`, written through, that survives restarts; `memory`: lost on restart. `createApp` called from code uses memory unless given `store: 'durable'`",
   ),
   DATA_DIR: z.string().min(1).default('./data').describe(
     'directory of the durable store (`state.mdb`) and of the generated session secret; created when missing',
@@ -154,8 +162,11 @@ export interface Config {
   wsEnabled: boolean;
   /** createApp mounts the example pages and their socket routes (EXAMPLES_ENABLED). */
   examplesEnabled: boolean;
-  /** Set → several nodes share delivery, presence, history and feature state over Redis. */
-  cluster?: { redisUrl: string; prefix: string; heartbeatMs: number; nodeTtlMs: number };
+  /**
+   * Set → several nodes share delivery, presence, history and feature state over Redis: one server
+   * (`redisUrl`, REDIS_URL) or a Redis Cluster (`clusterNodes`, `host:port` each, REDIS_CLUSTER_NODES).
+   */
+  cluster?: ({ redisUrl: string; clusterNodes?: undefined } | { clusterNodes: string[]; redisUrl?: undefined }) & { prefix: string; heartbeatMs: number; nodeTtlMs: number };
   /** JWT verification for socket routes that require a credential; unset → only anonymous routes accept connections. */
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Exact browser origins allowed besides the page's own (`*` for any); localhost is allowed too unless NODE_ENV=production. */
@@ -212,6 +223,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('invalid configuration:\n  REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a Redis Cluster');
+  }
+  const redis = e.REDIS_URL ? { redisUrl: e.REDIS_URL } : e.REDIS_CLUSTER_NODES && { clusterNodes: e.REDIS_CLUSTER_NODES };
   return {
     port: e.PORT,
     host: e.HOST,
@@ -230,7 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowLocalhostOrigins: e.NODE_ENV !== 'production',
     wsEnabled: e.WS_ENABLED,
     examplesEnabled: e.EXAMPLES_ENABLED,
-    cluster: e.REDIS_URL ? { redisUrl: e.REDIS_URL, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS } : undefined,
+    cluster: redis && { ...redis, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS },
     socket: mapLimits((l) => e[l.env]),
     admin: {
       token: e.ADMIN_TOKEN,

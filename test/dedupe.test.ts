@@ -12,6 +12,7 @@ import { WebSocket } from 'ws';
 import { attachSockets, defineHandler, defineProtocol, SocketError, z, type Sockets } from '../server';
 import { Dedupe } from '../server/socket/dedupe';
 import { RequestError, Socket } from '../client';
+import { RedisServer } from './cluster/processes';
 import { closeAll, connect, sleep } from './helpers';
 
 const proto = defineProtocol({
@@ -31,9 +32,9 @@ interface Host {
 
 const hosts: Host[] = [];
 
-async function host(limits: { dedupeTtlMs?: number; dedupeMaxIds?: number } = {}, port = 0): Promise<Host> {
+async function host(limits: { dedupeTtlMs?: number; dedupeMaxIds?: number } = {}, port = 0, redis?: { url: string; prefix: string }): Promise<Host> {
   const server: Server = createServer();
-  const sockets: Sockets = attachSockets(server, { limits });
+  const sockets: Sockets = attachSockets(server, { limits, redis });
   const h: Host = {
     port: 0,
     runs: 0,
@@ -194,5 +195,46 @@ describe('retry-safe frames (id)', function () {
     } finally {
       socket.disconnect();
     }
+  });
+});
+
+describe('retry-safe frames across the nodes of a cluster (the retry ledger in Redis)', function () {
+  this.timeout(20_000);
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    for (const h of hosts.splice(0)) await h.close();
+    await closeAll();
+    await redis?.kill();
+  });
+
+  it('a retry reaching another node runs nothing: it waits for the first node’s run and gets its answer, an error too', async () => {
+    const cluster = { url: redis.url, prefix: `dd${Date.now().toString(36)}:` };
+    const [a, b] = [await host({}, 0, cluster), await host({}, 0, cluster)];
+    const first = await connect(a.url('ann'));
+    first.send({ channel: '', cmd: 'work', param: { delay: 400 }, ref: 1, id: 'm-1' });
+    await sleep(100);
+    first.ws.terminate(); // the answer cannot come back; the page reconnects through the balancer to node b
+    const retry = await connect(b.url('ann'));
+    retry.send({ channel: '', cmd: 'work', param: { delay: 400 }, ref: 7, id: 'm-1' });
+    const reply = await retry.waitFor({ ref: 7 }, 5000);
+    expect(reply).to.deep.include({ cmd: 'reply', param: { run: 1, user: 'ann' } });
+    expect([a.runs, b.runs]).to.deep.equal([1, 0]);
+    // Once recorded, any node answers at once; an error outcome travels the same way.
+    const c = await connect(b.url('ann'));
+    c.send({ channel: '', cmd: 'work', param: { fail: true }, ref: 2, id: 'f-1' });
+    expect((await c.waitFor({ ref: 2 })).param).to.deep.equal({ code: 'nope', message: 'refused on run 1' });
+    const d = await connect(a.url('ann'));
+    d.send({ channel: '', cmd: 'work', param: { fail: true }, ref: 3, id: 'f-1' });
+    d.send({ channel: '', cmd: 'work', param: {}, ref: 4, id: 'm-1' });
+    expect((await d.waitFor({ ref: 3 })).param).to.deep.equal({ code: 'nope', message: 'refused on run 1' });
+    expect((await d.waitFor({ ref: 4 })).param).to.deep.equal({ run: 1, user: 'ann' });
+    // Another user's same id is another frame, on any node.
+    const e = await connect(b.url('bob'));
+    e.send({ channel: '', cmd: 'work', param: {}, ref: 1, id: 'm-1' });
+    expect((await e.waitFor({ ref: 1 })).param).to.deep.equal({ run: 2, user: 'bob' });
+    expect([a.runs, b.runs]).to.deep.equal([1, 2]);
   });
 });

@@ -2,13 +2,14 @@
  * The engine contract: one suite, run against every engine (test/cluster/engines.ts), holding each
  * to what broker.ts, presence.ts and registry.ts in server/socket/ promise. Nodes are EngineBus
  * compositions with a recording Delivery in place of the hub: the seams, without the service.
- * The Redis engine runs on a redis-server started here on a free port.
+ * The Redis engine runs on a redis-server started here on a free port, the Redis Cluster engine
+ * on 3 masters and 3 replicas started here (test/cluster/redis-cluster.ts).
  */
 import { expect } from 'chai';
 import type { Position } from '../server/socket/history';
 import { eventually, sleep } from './helpers';
 import { killAll } from './cluster/processes';
-import { memoryHarness, redisHarness, type ClusterSettings, type EngineHarness, type TestCluster, type TestNode } from './cluster/engines';
+import { memoryHarness, redisClusterHarness, redisHarness, type ClusterSettings, type EngineHarness, type TestCluster, type TestNode } from './cluster/engines';
 
 const defaults: ClusterSettings = { historySize: 100, historyTtlMs: 60_000, heartbeatMs: 100, nodeTtlMs: 600 };
 const frame = (n: number | string, channel = 'ch') => JSON.stringify({ channel, cmd: 'x', param: { n } });
@@ -21,10 +22,14 @@ const alice = { id: 'alice', name: 'Alice' };
 const bob = { id: 'bob', name: 'Bob' };
 const carol = { id: 'carol', name: 'Carol' };
 
-const harnesses: Array<() => EngineHarness | Promise<EngineHarness>> = [memoryHarness, redisHarness];
+const harnesses: Array<[name: string, make: () => EngineHarness | Promise<EngineHarness>]> = [
+  ['memory', memoryHarness],
+  ['single Redis', redisHarness],
+  ['Redis Cluster', redisClusterHarness],
+];
 
-for (const make of harnesses) {
-  describe(`engine contract: ${make === memoryHarness ? 'memory' : 'single Redis'}`, function () {
+for (const [name, make] of harnesses) {
+  describe(`engine contract: ${name}`, function () {
     this.timeout(20_000);
     let harness: EngineHarness;
     let cluster: TestCluster | undefined;
@@ -335,6 +340,35 @@ for (const make of harnesses) {
         expect(await a!.engine.presence.leave('room', alice)).to.equal(false);
         expect(await a!.engine.presence.leave('room', alice)).to.equal(true);
         expect(await b!.engine.presence.users('room')).to.deep.equal([bob]);
+      });
+    });
+
+    describe('RetryLedger', () => {
+      it('gives a key to one claimer among nodes; the others see pending, then the recorded outcome, an error too', async () => {
+        const [a, b, c] = await start(['a', 'b', 'c']);
+        const key = `alice:m-${Date.now()}`;
+        const claims = await Promise.all([a!, b!, c!].map((n) => n.engine.retries.claim(key, 5000)));
+        expect(claims.filter((x) => x === undefined), 'exactly one claim is granted').to.have.length(1);
+        expect(claims.filter((x) => x === 'pending')).to.have.length(2);
+        await a!.engine.retries.record(key, { ok: true, value: { n: 1 } }, 5000);
+        expect(await b!.engine.retries.claim(key, 5000)).to.deep.equal({ ok: true, value: { n: 1 } });
+        const failed = `alice:f-${Date.now()}`;
+        expect(await b!.engine.retries.claim(failed, 5000)).to.equal(undefined);
+        await b!.engine.retries.record(failed, { ok: false, code: 'nope', message: 'refused' }, 5000);
+        expect(await c!.engine.retries.claim(failed, 5000)).to.deep.equal({ ok: false, code: 'nope', message: 'refused' });
+      });
+
+      it('frees a claim never recorded after its TTL (its node died), and forgets an outcome after its TTL', async () => {
+        const [a, b] = await start(['a', 'b']);
+        const key = `bob:m-${Date.now()}`;
+        expect(await a!.engine.retries.claim(key, 200)).to.equal(undefined);
+        expect(await b!.engine.retries.claim(key, 200)).to.equal('pending');
+        await sleep(300);
+        expect(await b!.engine.retries.claim(key, 200), 'claimed again').to.equal(undefined);
+        await b!.engine.retries.record(key, { ok: true, value: null }, 200);
+        expect(await a!.engine.retries.claim(key, 200)).to.deep.equal({ ok: true, value: null });
+        await sleep(300);
+        expect(await a!.engine.retries.claim(key, 200), 'forgotten').to.equal(undefined);
       });
     });
   });

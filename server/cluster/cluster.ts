@@ -1,23 +1,18 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ClusterRegistry } from '../engine/registry';
 import { EngineBus, type Engine } from '../socket/bus';
-import type { HistoryOptions } from '../socket/history';
+import { redisEngine, type EngineSettings } from './engine';
 import { Keys } from './keys';
 import { RedisBroker } from './redis-broker';
-import { RedisLiveness } from './redis-liveness';
-import { RedisPresence } from './redis-presence';
+import { createRedisClusterEngine, connectRedisCluster } from './redis-cluster';
+import { ClusterKeys } from './cluster-keys';
 import { RedisStore } from './redis-store';
 import { withScripts, type ScriptedRedis } from './scripts';
 
-export interface ClusterOptions {
-  url: string;
+export interface ClusterOptions extends EngineSettings {
+  /** One Redis (REDIS_URL), or the nodes of a Redis Cluster, `host:port` (REDIS_CLUSTER_NODES). */
+  redis: { url: string } | { clusterNodes: string[] };
   prefix: string;
-  node: string;
-  history: HistoryOptions;
-  heartbeatMs: number;
-  nodeTtlMs: number;
-  logger: Logger;
 }
 
 /**
@@ -32,7 +27,7 @@ export function connectRedis(url: string, node: string, role: string, logger: Lo
   return withScripts(r);
 }
 
-export interface RedisEngineOptions extends Omit<ClusterOptions, 'url' | 'prefix'> {
+export interface RedisEngineOptions extends EngineSettings {
   keys: Keys;
   /** Commands: the broker's publishes and history, presence, the node list (and the store). */
   pub: ScriptedRedis;
@@ -43,17 +38,24 @@ export interface RedisEngineOptions extends Omit<ClusterOptions, 'url' | 'prefix
 /** The engine's three seams on one Redis: RedisBroker, RedisPresence, and the registry over RedisLiveness. */
 export function createRedisEngine(o: RedisEngineOptions): Engine {
   const broker = new RedisBroker(o.pub, o.sub, { node: o.node, keys: o.keys, history: o.history, logger: o.logger });
-  const presence = new RedisPresence(o.pub, o.keys, o.node, o.nodeTtlMs);
-  const liveness = new RedisLiveness(o.pub, o.keys);
-  const registry = new ClusterRegistry({ node: o.node, liveness, presence, broker, heartbeatMs: o.heartbeatMs, nodeTtlMs: o.nodeTtlMs, logger: o.logger });
-  return { broker, presence, registry };
+  return redisEngine(broker, o.pub, o.keys, o);
 }
 
-/** Everything a node needs to run in a cluster on one Redis: the engine (as the service's bus) and the feature state store. */
+/**
+ * Everything a node needs to run in a cluster on Redis, one server or a Redis Cluster: the engine
+ * (as the service's bus) and the feature state store.
+ */
 export function createRedisCluster(o: ClusterOptions): { bus: EngineBus; store: RedisStore } {
+  if ('clusterNodes' in o.redis) {
+    const keys = new ClusterKeys(o.prefix);
+    const pub = connectRedisCluster(o.redis.clusterNodes, o.node, 'pub', o.logger);
+    const shards = connectRedisCluster(o.redis.clusterNodes, o.node, 'sub', o.logger, { shardedSubscribers: true });
+    const store = new RedisStore(pub, keys, () => pub.nodes('master'));
+    return { bus: new EngineBus(createRedisClusterEngine({ ...o, keys, pub, shards })), store };
+  }
   const keys = new Keys(o.prefix);
-  const pub = connectRedis(o.url, o.node, 'pub', o.logger);
-  const sub = connectRedis(o.url, o.node, 'sub', o.logger);
+  const pub = connectRedis(o.redis.url, o.node, 'pub', o.logger);
+  const sub = connectRedis(o.redis.url, o.node, 'sub', o.logger);
   const engine = createRedisEngine({ ...o, keys, pub, sub });
   return { bus: new EngineBus(engine), store: new RedisStore(pub, keys) };
 }

@@ -15,6 +15,8 @@ export class Keys {
   // history: a hash {epoch, seq} and a stream of stamped frames per channel
   historyMeta = (channel: string) => `${this.prefix}h:${channel}:meta`;
   historyStream = (channel: string) => `${this.prefix}h:${channel}:log`;
+  /** A retry-safe frame's claim and first answer (redis-ledger.ts), by `<user>:<frame id>`. */
+  retry = (key: string) => `${this.prefix}r:${key}`;
 
   // presence: per channel, field "<node>\t<user>" → tabs on that node
   presencePrefix = () => `${this.prefix}p:`;

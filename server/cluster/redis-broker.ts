@@ -4,7 +4,7 @@ import type { HistoryOptions, HistoryRead, Position } from '../socket/history';
 import { WireBroker } from '../engine/wire-broker';
 import type { Keys } from './keys';
 import { RedisHistory } from './redis-history';
-import type { ScriptedRedis } from './scripts';
+import type { RedisClient, ScriptedRedis } from './scripts';
 
 export interface RedisBrokerOptions {
   node: string;
@@ -22,11 +22,11 @@ export interface RedisBrokerOptions {
  */
 export class RedisBroker extends WireBroker {
   private readonly history: RedisHistory;
-  private readonly keys: Keys;
+  protected readonly keys: Keys;
 
   constructor(
-    private readonly pub: ScriptedRedis,
-    private readonly sub: ScriptedRedis,
+    protected readonly pub: ScriptedRedis<RedisClient>,
+    protected readonly sub: RedisClient,
     o: RedisBrokerOptions,
   ) {
     super(o.node, o.keys, o.history, o.logger);
@@ -39,9 +39,14 @@ export class RedisBroker extends WireBroker {
   }
 
   protected sendStamped(channel: string, topic: string, head: string, data: string): Promise<unknown> {
+    return this.pub.wsfPublish(...this.stampArgs(channel, topic), head, data);
+  }
+
+  /** The keys and first arguments of the publish scripts (scripts.ts, stampAndPublish), before the frames. */
+  protected stampArgs(channel: string, topic: string): Array<string | number> {
     const k = this.keys;
     const { size, ttlMs } = this.historyOptions;
-    return this.pub.wsfPublish(k.historyMeta(channel), k.historyStream(channel), topic, head, data, size, ttlMs, freshEpoch(), Date.now());
+    return [k.historyMeta(channel), k.historyStream(channel), topic, size, ttlMs, freshEpoch(), Date.now()];
   }
 
   protected listen(topics: string[]): Promise<unknown> {

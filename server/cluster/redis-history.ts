@@ -1,6 +1,6 @@
 import { completeFrames, type History, type HistoryRead, type Position } from '../socket/history';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { RedisClient, ScriptedRedis } from './scripts';
 
 type Entries = Array<[id: string, fields: string[]]>;
 
@@ -11,7 +11,7 @@ type Entries = Array<[id: string, fields: string[]]>;
  */
 export class RedisHistory implements History {
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedRedis<RedisClient>,
     private readonly keys: Keys,
     private readonly ttlMs: number,
   ) {}

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Liveness } from '../engine/registry';
 import type { Keys } from './keys';
+import type { RedisClient } from './scripts';
 
 /**
  * The node list in Redis: a sorted set, node → last heartbeat (ms), which the presence scripts
@@ -8,7 +8,7 @@ import type { Keys } from './keys';
  */
 export class RedisLiveness implements Liveness {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 

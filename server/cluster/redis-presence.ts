@@ -1,7 +1,7 @@
 import type { Profile } from '../socket/profile';
 import { LocalPresence, type ClusterPresence } from '../socket/presence';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { RedisClient, ScriptedRedis } from './scripts';
 
 /**
  * Presence across nodes: per channel, tabs counted per (node, user). A user is present while
@@ -17,7 +17,7 @@ export class RedisPresence implements ClusterPresence {
   private readonly here = new LocalPresence();
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedRedis<RedisClient>,
     private readonly keys: Keys,
     private readonly node: string,
     private readonly nodeTtlMs: number,

@@ -1,6 +1,7 @@
+import type { Redis } from 'ioredis';
 import type { StateStore } from '../store/store';
 import type { Keys } from './keys';
-import type { ScriptedRedis } from './scripts';
+import type { RedisClient, ScriptedRedis } from './scripts';
 
 /** Feature state in Redis, so every node sees one state. Values are JSON. */
 export class RedisStore implements StateStore {
@@ -8,8 +9,10 @@ export class RedisStore implements StateStore {
   private readonly updating = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly redis: ScriptedRedis,
+    private readonly redis: ScriptedRedis<RedisClient>,
     private readonly k: Keys,
+    /** The servers whose keys `keys` scans: the one Redis, or every master of a Redis Cluster. */
+    private readonly scanned: () => Redis[] = () => [redis as Redis],
     /** Attempts of an optimistic update before giving up under contention. */
     private readonly maxUpdateAttempts = 100,
   ) {}
@@ -66,18 +69,21 @@ export class RedisStore implements StateStore {
       [this.k.value(prefix), this.k.value('').length],
       [this.k.list(prefix), this.k.list('').length],
     ] as const) {
-      let cursor = '0';
-      do {
-        const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(kind)}*`, 'COUNT', 500);
-        for (const k of batch) found.add(k.slice(strip));
-        cursor = next;
-      } while (cursor !== '0');
+      for (const server of this.scanned()) {
+        let cursor = '0';
+        do {
+          const [next, batch] = await server.scan(cursor, 'MATCH', `${escapeGlob(kind)}*`, 'COUNT', 500);
+          for (const k of batch) found.add(k.slice(strip));
+          cursor = next;
+        } while (cursor !== '0');
+      }
     }
     return [...found];
   }
 
   async delete(key: string): Promise<void> {
-    await this.redis.del(this.k.value(key), this.k.list(key));
+    // One key a command: on a Redis Cluster the two may be in different slots.
+    await Promise.all([this.redis.del(this.k.value(key)), this.redis.del(this.k.list(key))]);
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * Lua scripts: each runs atomically in Redis, which is what keeps offsets, history and live
@@ -17,25 +17,60 @@ local function elsewhere(hash, user, node, nodes, minScore)
 end
 `;
 
-export const scripts = {
-  /**
-   * Stamps a channel frame with (epoch, seq), appends it to the channel's stream and publishes it.
-   * KEYS: meta, stream. ARGV: topic, envelope head, frame JSON, maxlen, ttl ms, fresh epoch, now ms.
-   */
-  wsfPublish: {
-    numberOfKeys: 2,
-    lua: `
+/** The channel's epoch, started (ARGV[4]) when it has no history. */
+const plainEpoch = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-if not epoch then epoch = ARGV[6]; redis.call('HSET', KEYS[1], 'epoch', epoch) end
-local n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local stamped = '{"offset":"' .. n .. '","epoch":"' .. epoch .. '",' .. string.sub(ARGV[3], 2)
--- Exact MAXLEN, not '~': approximate trimming keeps whole 100-entry nodes, so "the last N" would
--- resume from further back on Redis than in memory, and cost up to N + 100 frames per channel.
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], n .. '-0', 't', ARGV[7], 'd', stamped)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. stamped)
-return n`,
+if not epoch then epoch = ARGV[4]; redis.call('HSET', KEYS[1], 'epoch', epoch) end`;
+
+/**
+ * On a Redis Cluster the epoch also belongs to the master that stamps (its node id, kept in the
+ * hash): a replica promoted by a failover may not have received the last frames its master
+ * stamped, and handing their offsets out again would give two frames one position. Its first
+ * frame starts a new epoch and history afresh (stream ids restart at 1). So does a slot moved to
+ * another master.
+ */
+const ownerEpoch = `
+local owner = redis.call('CLUSTER', 'MYID')
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'owner')
+local epoch = meta[1]
+if not epoch or meta[2] ~= owner then
+  epoch = ARGV[4]
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'owner', owner)
+end`;
+
+/**
+ * Stamps channel frames with (epoch, seq), appends each to the channel's stream and publishes it.
+ * KEYS: meta, stream. ARGV: topic, maxlen, ttl ms, fresh epoch, now ms, then an envelope head and
+ * a frame JSON per frame, in order. → the last offset.
+ */
+function stampAndPublish(publish: 'PUBLISH' | 'SPUBLISH', epoch = plainEpoch): string {
+  return `${epoch}
+local n
+for i = 6, #ARGV, 2 do
+  n = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  local stamped = '{"offset":"' .. n .. '","epoch":"' .. epoch .. '",' .. string.sub(ARGV[i + 1], 2)
+  -- Exact MAXLEN, not '~': approximate trimming keeps whole 100-entry nodes, so "the last N" would
+  -- resume from further back on Redis than in memory, and cost up to N + 100 frames per channel.
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], n .. '-0', 't', ARGV[5], 'd', stamped)
+  redis.call('${publish}', ARGV[1], ARGV[i] .. stamped)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return n`;
+}
+
+export const scripts = {
+  /** Channel frames on one Redis (stampAndPublish). */
+  wsfPublish: { numberOfKeys: 2, lua: stampAndPublish('PUBLISH') },
+  /** Channel frames on a Redis Cluster: SPUBLISH to the shard, and a new epoch whenever another master stamps (ownerEpoch). */
+  wsfSPublish: { numberOfKeys: 2, lua: stampAndPublish('SPUBLISH', ownerEpoch) },
+  /** Envelopes on one shard channel, in order. KEYS: the shard channel (for routing only). ARGV: the envelopes. */
+  wsfSPublishAll: {
+    numberOfKeys: 1,
+    lua: `
+for i = 1, #ARGV do redis.call('SPUBLISH', KEYS[1], ARGV[i]) end
+return #ARGV`,
   },
   /**
    * KEYS: presence hash, node's channel set, nodes. ARGV: node, user, name, channel, the user's
@@ -126,10 +161,12 @@ return 1`,
 } as const;
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
-export type ScriptedRedis = Redis & Record<keyof typeof scripts, ScriptFn>;
+/** A connection to one Redis, or the client of a Redis Cluster (which sends each command to its key's shard). */
+export type RedisClient = Redis | Cluster;
+export type ScriptedRedis<R extends RedisClient = Redis> = R & Record<keyof typeof scripts, ScriptFn>;
 
 /** Registers the scripts on a connection (ioredis loads them with EVALSHA, falling back to EVAL). */
-export function withScripts(redis: Redis): ScriptedRedis {
+export function withScripts<R extends RedisClient>(redis: R): ScriptedRedis<R> {
   for (const [name, def] of Object.entries(scripts)) redis.defineCommand(name, def);
-  return redis as ScriptedRedis;
+  return redis as ScriptedRedis<R>;
 }

@@ -121,7 +121,11 @@ export class Continuity {
       const held = t.held ?? [];
       t.held = undefined;
       if (this.channels.get(channel) !== t) return; // left the channel meanwhile
-      if (!read) {
+      if (read && followsOn(held, t, read)) {
+        // Live frames held meanwhile go on from where the node was, in history's epoch: the wire
+        // is ordered, so they are all there is to hand on, even if history was trimmed since (a
+        // read that waited through a Redis Cluster failover, then a burst of frames).
+      } else if (!read) {
         // Nothing is known: tell the members, and take the held frames as they come.
         this.lost(channel, t);
         Object.assign(t, { epoch: undefined, offset: 0, rebase: true });
@@ -153,4 +157,11 @@ export class Continuity {
     const frame = { channel, cmd: 'recovery-failed', param: { reason: 'frames of this channel were lost on the server (its history is gone)' } };
     this.deliver(channel, encode(frame), noneExcepted);
   }
+}
+
+/** The first frame held is the next one after where the node was (its epoch's first, if history has moved on to a new epoch). */
+function followsOn(held: ReadonlyArray<readonly [string, readonly string[]]>, t: Track, read: HistoryRead): boolean {
+  const next = held[0] && positionOf(held[0][0]);
+  if (!next || next.epoch !== read.head?.epoch) return false;
+  return next.epoch === t.epoch ? next.offset === t.offset + 1 : next.offset === 1;
 }

@@ -4,6 +4,8 @@ import { historyDefaults, MemoryHistory, type HistoryOptions, type HistoryRead, 
 import { LocalPresence, type ClusterPresence } from '../socket/presence';
 import type { Profile } from '../socket/profile';
 import type { ControlMessage, NodeRegistry } from '../socket/registry';
+import type { RetryLedger } from '../socket/retry-ledger';
+import { MemoryLedger } from './memory-ledger';
 import { ClusterRegistry, type Liveness } from './registry';
 
 /**
@@ -23,6 +25,8 @@ export class MemoryBackend {
   readonly claims = new Map<string, number>();
   /** Each node's tab counts, as the backend holds them (until flushed; then until written back). */
   readonly presences = new Map<string, LocalPresence>();
+  /** The nodes' shared retry ledger. */
+  readonly ledger = new MemoryLedger();
 
   constructor(
     private readonly historyOptions: HistoryOptions = historyDefaults,
@@ -259,7 +263,7 @@ export interface MemoryEngineOptions {
 }
 
 /** One node's engine parts on a backend (bus.ts puts them together). */
-export function createMemoryEngine(o: MemoryEngineOptions): { broker: Broker; presence: ClusterPresence; registry: NodeRegistry } {
+export function createMemoryEngine(o: MemoryEngineOptions): { broker: Broker; presence: ClusterPresence; registry: NodeRegistry; retries: RetryLedger } {
   const broker = new MemoryBroker(o.node, o.backend);
   const presence = new MemoryPresence(o.node, o.backend);
   const liveness = new MemoryLiveness(o.node, o.backend);
@@ -272,7 +276,7 @@ export function createMemoryEngine(o: MemoryEngineOptions): { broker: Broker; pr
     nodeTtlMs: o.nodeTtlMs ?? o.backend.nodeTtlMs,
     logger: o.logger ?? silent,
   });
-  return { broker, presence, registry };
+  return { broker, presence, registry, retries: o.backend.ledger };
 }
 
 const silent = pino({ level: 'silent' });

@@ -4,6 +4,7 @@ import { historyDefaults, type History, type HistoryOptions } from './history';
 import type { ClusterPresence, Presence } from './presence';
 import type { Profile } from './profile';
 import type { NodeRegistry } from './registry';
+import type { RetryLedger } from './retry-ledger';
 import type { RemoteStatus, Status } from './status';
 
 export type { DisconnectTarget, Target, Topic } from './broker';
@@ -14,7 +15,8 @@ export type { DisconnectTarget, Target, Topic } from './broker';
  * - `broker` (broker.ts): frames between nodes per channel, user, connection or to all, with
  *   history, positions and recovery;
  * - `presence` (presence.ts): who is in a channel, once per user however many tabs and nodes;
- * - `registry` (registry.ts): which nodes are alive, reaping dead ones, requests between nodes.
+ * - `registry` (registry.ts): which nodes are alive, reaping dead ones, requests between nodes;
+ * - `retries` (retry-ledger.ts): retry-safe frames' first answers, for a retry on another node.
  * In memory (server/engine/memory.ts) or over Redis (server/cluster/); test/engine-contract.test.ts
  * runs one suite against each.
  */
@@ -22,6 +24,7 @@ export interface Engine {
   readonly broker: Broker;
   readonly presence: ClusterPresence;
   readonly registry: NodeRegistry;
+  readonly retries: RetryLedger;
 }
 
 /** The node side: what a node does with what the engine hands it (the Hub). */
@@ -40,6 +43,8 @@ export interface Delivery {
 export interface Bus {
   readonly history: History;
   readonly presence: Presence;
+  /** None for a node alone: its own Dedupe table is the whole truth. */
+  readonly retries?: RetryLedger;
   /** Starts delivering published frames to this node's connections. */
   start(delivery: Delivery): Promise<void>;
   /** `volatile` channel frames (presence) get no position and stay out of history. */
@@ -63,11 +68,13 @@ export interface Bus {
 export class EngineBus implements Bus {
   readonly history: History;
   readonly presence: Presence;
+  readonly retries?: RetryLedger;
   private delivery?: Delivery;
 
   constructor(readonly engine: Engine) {
     this.history = engine.broker;
     this.presence = engine.presence;
+    this.retries = engine.retries;
   }
 
   async start(delivery: Delivery): Promise<void> {
@@ -114,6 +121,8 @@ export class EngineBus implements Bus {
 /** The single-process engine: the memory engine on a backend of its own. Publishing is delivering. */
 export class LocalBus extends EngineBus {
   private readonly backend: MemoryBackend;
+  /** No other node can see a retry: no round trip before a retry-safe frame runs. */
+  override readonly retries = undefined;
 
   constructor(history: HistoryOptions = historyDefaults) {
     const backend = new MemoryBackend(history);

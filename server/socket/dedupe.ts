@@ -1,16 +1,25 @@
+import { ErrorCode, SocketError } from './errors';
+import type { RetryLedger, RetryOutcome } from './retry-ledger';
+
 /**
  * Retry-safe frames: a frame with a client-chosen `id` runs once per user within a time window;
  * a retry of it (on the same or a later connection of that user) gets the first run's answer, or
  * waits for it while it is still running. Bounded: ids are kept `ttlMs` after they were first
  * seen (longer while their first run is still going) and at most `maxIds` per user, the oldest
- * forgotten first.
+ * forgotten first. In a cluster the engine's ledger (retry-ledger.ts) makes this hold across
+ * nodes: an id this node has not seen is claimed there before it runs.
  */
 export interface DedupeOptions {
   /** How long an id's answer is kept; 0 turns de-duplication off. */
   ttlMs: number;
-  /** Ids kept per user. */
+  /** Ids kept per user (on this node; the ledger keeps each for `ttlMs`). */
   maxIds: number;
+  /** The cluster's ledger; none for a node alone, whose own table is the whole truth. */
+  ledger?: RetryLedger;
 }
+
+/** How often a retry asks the ledger again while the first attempt still runs on another node. */
+const LEDGER_POLL_MS = 50;
 
 interface Entry {
   /** The first run's outcome, for the retries: it resolves or rejects as the first run did. */
@@ -56,6 +65,7 @@ export class Dedupe {
     this.expire(now);
     const known = this.users.get(user)?.get(id);
     if (known) return known.outcome;
+    if (this.options.ledger) return this.shared(this.options.ledger, user, id, work, now);
     let result: unknown;
     let outcome: Promise<unknown>;
     try {
@@ -78,6 +88,48 @@ export class Dedupe {
     outcome.catch(() => {});
     this.remember(user, id, entry, now);
     return result;
+  }
+
+  /** An id new to this node, in a cluster: claimed in the ledger, run only if the claim is ours. */
+  private shared(ledger: RetryLedger, user: string, id: string, work: () => unknown, now: number): Promise<unknown> {
+    const outcome = this.viaLedger(ledger, `${user}:${id}`, work);
+    const entry: Entry = { outcome, settled: false };
+    const done = () => {
+      entry.settled = true;
+    };
+    outcome.then(done, done);
+    this.remember(user, id, entry, now);
+    return outcome;
+  }
+
+  private async viaLedger(ledger: RetryLedger, key: string, work: () => unknown): Promise<unknown> {
+    const ttlMs = this.options.ttlMs;
+    for (;;) {
+      let seen: RetryOutcome | 'pending' | undefined;
+      try {
+        seen = await ledger.claim(key, ttlMs);
+      } catch {
+        return work(); // the engine is unreachable: this node's own table still guards its retries
+      }
+      if (seen === undefined) break;
+      if (seen !== 'pending') {
+        if (seen.ok) return seen.value;
+        throw new SocketError(seen.code as ErrorCode, seen.message);
+      }
+      await new Promise((r) => setTimeout(r, LEDGER_POLL_MS));
+    }
+    let outcome: RetryOutcome;
+    try {
+      const value = await work();
+      outcome = { ok: true, value: value ?? null };
+      return value;
+    } catch (err) {
+      outcome = err instanceof SocketError ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCode.internal, message: 'internal error' };
+      throw err;
+    } finally {
+      // Not awaited: the answer goes out now; a retry elsewhere meanwhile waits on 'pending'.
+      ledger.record(key, outcome!, ttlMs).catch(() => {});
+    }
   }
 
   private remember(user: string, id: string, entry: Entry, now: number): void {

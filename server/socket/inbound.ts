@@ -1,3 +1,4 @@
+import type { Bus } from './bus';
 import type { Connection } from './connection';
 import { Dedupe } from './dedupe';
 import { CloseCode, ErrorCode, SocketError } from './errors';
@@ -14,6 +15,8 @@ import type { ChannelAction, Sockets } from './sockets';
 
 export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength' | 'authTimeoutMs' | 'dedupeTtlMs' | 'dedupeMaxIds'> {
   observer?: Observer;
+  /** The engine: its retry ledger, when it has one, makes retries safe across nodes. */
+  bus?: Pick<Bus, 'retries'>;
 }
 
 /**
@@ -33,7 +36,7 @@ export class Inbound {
     private readonly routes: SocketRouter,
     private readonly options: InboundOptions,
   ) {
-    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs, maxIds: options.dedupeMaxIds });
+    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs, maxIds: options.dedupeMaxIds, ledger: options.bus?.retries });
   }
 
   /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */

@@ -1,19 +1,22 @@
 /**
  * The engines the contract suite (test/engine-contract.test.ts) runs against, each behind one
  * harness: a cluster of nodes on one backend, and the faults a backend can have (a node's process
- * dies, a subscriber connection drops, the backend loses its data). A new engine (Redis Cluster)
- * adds a harness here and runs the same suite.
+ * dies, a subscriber connection drops, the backend loses its data). A new engine adds a harness
+ * here and runs the same suite.
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { connectRedis, createRedisEngine } from '../../server/cluster/cluster';
+import { ClusterKeys } from '../../server/cluster/cluster-keys';
 import { Keys } from '../../server/cluster/keys';
+import { connectRedisCluster, createRedisClusterEngine } from '../../server/cluster/redis-cluster';
 import { createMemoryEngine, MemoryBackend } from '../../server/engine/memory';
 import { EngineBus, type Delivery, type Engine } from '../../server/socket/bus';
 import type { DisconnectTarget, Target } from '../../server/socket/broker';
 import type { Profile } from '../../server/socket/profile';
 import type { Status } from '../../server/socket/status';
 import { RedisServer } from './processes';
+import { RedisClusterServers } from './redis-cluster';
 
 export interface ClusterSettings {
   historySize: number;
@@ -24,14 +27,15 @@ export interface ClusterSettings {
 
 /** A Delivery that records what its node is handed. */
 export class RecordingDelivery implements Delivery {
-  readonly delivered: Array<{ target: Target; data: string; except: readonly string[] }> = [];
+  /** What it was handed, and when (ms since epoch). */
+  readonly delivered: Array<{ target: Target; data: string; except: readonly string[]; at: number }> = [];
   readonly disconnected: Array<{ target: DisconnectTarget; code: number; reason: string }> = [];
   readonly gone: Array<{ channel: string; user: Profile }> = [];
 
   constructor(readonly node: string) {}
 
   deliver(target: Target, data: string, except: readonly string[]): void {
-    this.delivered.push({ target, data, except });
+    this.delivered.push({ target, data, except, at: Date.now() });
   }
 
   disconnectLocal(target: DisconnectTarget, code: number, reason: string): number {
@@ -164,6 +168,63 @@ export async function redisHarness(): Promise<EngineHarness> {
     async close() {
       admin.disconnect();
       await redis.kill();
+    },
+  };
+}
+
+/**
+ * The Redis Cluster engine: 3 masters and 3 replicas started here (RedisClusterServers) unless
+ * given (then left running), each node with its two cluster clients (commands; sharded
+ * subscribers), each cluster under its own prefix.
+ */
+export async function redisClusterHarness(given?: RedisClusterServers): Promise<EngineHarness> {
+  const servers = given ?? (await RedisClusterServers.start());
+  const nodeList = servers.nodes.split(',');
+  let clusters = 0;
+  return {
+    name: 'Redis Cluster',
+    async cluster(ids, s) {
+      const keys = new ClusterKeys(`rc${++clusters}:`);
+      const connections = new Map<string, Array<{ disconnect(): void }>>();
+      const nodes = await startNodes(ids, (node) => {
+        const pub = connectRedisCluster(nodeList, node, 'pub', silent);
+        const shards = connectRedisCluster(nodeList, node, 'sub', silent, { shardedSubscribers: true });
+        connections.set(node, [pub, shards]);
+        const history = { size: s.historySize, ttlMs: s.historyTtlMs };
+        return createRedisClusterEngine({ node, keys, pub, shards, history, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, logger: silent });
+      });
+      const crashed = new Set<TestNode>();
+      return {
+        nodes,
+        async crash(node) {
+          crashed.add(node);
+          for (const c of connections.get(node.id)!) c.disconnect();
+        },
+        async cut(node) {
+          // Every sharded subscriber connection of the node, on whichever master it is.
+          let killed = 0;
+          for (const port of servers.alive()) {
+            const list = String(await servers.call(port, 'CLIENT', 'LIST'));
+            for (const line of list.split('\n').filter((l) => l.includes(`(ssubscriber):wsforge-${node.id}-sub `))) {
+              await servers.call(port, 'CLIENT', 'KILL', 'ID', line.match(/^id=(\d+)/)![1]!);
+              killed++;
+            }
+          }
+          if (killed === 0) throw new Error(`no sharded subscriber connection of ${node.id}`);
+        },
+        async flush() {
+          for (const port of servers.alive()) if (String(await servers.call(port, 'ROLE')).startsWith('master')) await servers.call(port, 'FLUSHALL');
+        },
+        async close() {
+          for (const n of nodes) if (!crashed.has(n)) await n.bus.close();
+          // A disconnected cluster client queues commands instead of failing them: a crashed
+          // node's goodbye would wait forever. Closing stops its heartbeat; nothing else is left.
+          for (const n of crashed) void n.bus.close().catch(() => undefined);
+        },
+      };
+    },
+    async close() {
+      if (!given) await servers.close();
     },
   };
 }

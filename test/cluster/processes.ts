@@ -28,19 +28,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function track(p: ChildProcess): ChildProcess {
+export function track(p: ChildProcess): ChildProcess {
   running.add(p);
   p.once('exit', () => running.delete(p));
   return p;
 }
 
 /** Resolves once `p` has exited (at once if it already has). */
-function exited(p: ChildProcess): Promise<void> {
+export function exited(p: ChildProcess): Promise<void> {
   return p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : once(p, 'exit').then(() => undefined);
 }
 
 /** `PING` answered with `+PONG` on a fresh TCP connection. */
-function ping(port: number): Promise<boolean> {
+export function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tcpConnect(port, '127.0.0.1');
     const done = (ok: boolean) => {
@@ -102,7 +102,8 @@ export class RedisServer {
 
 export interface NodeOptions {
   nodeId: string;
-  redisUrl: string;
+  /** REDIS_URL; unset for a node on a Redis Cluster (REDIS_CLUSTER_NODES in `env`). */
+  redisUrl?: string;
   /** Extra environment (CLUSTER_*, WS_HISTORY_*, SESSION_SECRET…). */
   env?: Record<string, string>;
 }
@@ -121,7 +122,7 @@ export class NodeProcess {
     const main = `${root}dist/main.js`;
     if (!existsSync(main)) throw new Error(`${main} is missing: run \`node build.mjs\` first (npm test does)`);
     const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
-    Object.assign(env, { PORT: '0', HOST: '127.0.0.1', NODE_ID: o.nodeId, REDIS_URL: o.redisUrl, LOG_LEVEL: 'info', ...o.env });
+    Object.assign(env, { PORT: '0', HOST: '127.0.0.1', NODE_ID: o.nodeId, ...(o.redisUrl && { REDIS_URL: o.redisUrl }), LOG_LEVEL: 'info', ...o.env });
     const p = track(spawn(process.execPath, [main], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] }));
     const lines: string[] = [];
     let buffered = '';
