@@ -11,7 +11,8 @@
  * 2. One Redis shard, driven directly through the broker (createRedisEngine, as
  *    test/cluster/engines.ts builds engines): Redis's main-thread CPU per publish with 1 and 8
  *    subscribing nodes, with history and without.
- * 3. Reaping a dead node's presence: one atomic script, Redis's CPU per user reaped.
+ * 3. Reaping a dead node's presence, in script calls of CLUSTER_REAP_BATCH entries: Redis's CPU per
+ *    user reaped, and its longest call (Redis runs nothing else during one).
  * 4. The model of docs/scaling.md computed from those, with the arithmetic.
  *
  * The machine is shared, so CPU is CPU time (each node's process.cpuUsage(), Redis's INFO cpu),
@@ -22,6 +23,7 @@ import os from 'node:os';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { connectRedis, createRedisEngine } from '../server/cluster/cluster';
+import { clusterReapBatchDefault } from '../server/config';
 import { Keys } from '../server/cluster/keys';
 import { EngineBus } from '../server/socket/bus';
 import { RecordingDelivery } from '../test/cluster/engines';
@@ -210,12 +212,16 @@ interface ReapRun {
   users: number;
   redisCpuUs: number;
   wallMs: number;
+  /** Script calls of the reap, and the longest (Redis's own timing, from its slow log). */
+  calls: number;
+  longestCallUs: number;
 }
 
 /**
- * A dead node's presence is removed by one script (wsfReap), which Redis runs atomically: no other
- * command runs meanwhile. `reapChannels` channels of 100 users, node A holding `perChannel` of each
- * (as when a channel's members are spread over many nodes) and node B the rest; then B reaps A.
+ * A dead node's presence is removed by a script (wsfReap) called until it is all out; Redis runs each
+ * call atomically: no other command runs meanwhile. `reapChannels` channels of 100 users, node A
+ * holding `perChannel` of each (as when a channel's members are spread over many nodes) and node B
+ * the rest; then B reaps A.
  */
 async function reapRun(url: string, admin: Redis, tag: string, perChannel: number): Promise<ReapRun> {
   const keys = new Keys(`cap-${tag}:`);
@@ -229,14 +235,22 @@ async function reapRun(url: string, admin: Redis, tag: string, perChannel: numbe
     const users = Array.from({ length: 100 }, (_, i) => ({ id: `u${c}-${i}`, name: `user ${c}-${i}` }));
     await Promise.all(users.map((u, i) => (i < perChannel ? a! : b!).engine.presence.join(`c${c}`, u)));
   }
+  // A's last heartbeat long ago: a reap takes out only a node the list holds as dead.
+  await admin.zadd(keys.nodes(), 0, `${tag}-A`);
+  // Every command into the slow log, which times each script call.
+  await admin.config('SET', 'slowlog-log-slower-than', '0', 'slowlog-max-len', '100000');
+  await admin.slowlog('RESET');
   const s0 = await redisSample(admin);
   const t0 = performance.now();
   const gone = await b!.engine.presence.reap(`${tag}-A`);
   const wallMs = performance.now() - t0;
   const s1 = await redisSample(admin);
+  const slow = (await admin.slowlog('GET', -1)) as Array<[number, number, number, string[]]>;
+  await admin.config('SET', 'slowlog-log-slower-than', '10000', 'slowlog-max-len', '128');
+  const calls = slow.filter((e) => /^eval/i.test(String(e[3][0]))).map((e) => e[2]);
   for (const n of [a!, b!]) for (const r of [n.pub, n.sub]) r.disconnect();
   if (gone.length !== reapChannels * perChannel) throw new Error(`reap ${tag}: ${gone.length} users gone, expected ${reapChannels * perChannel}`);
-  return { users: gone.length, redisCpuUs: redisDelta(s0, s1).cpuUs, wallMs };
+  return { users: gone.length, redisCpuUs: redisDelta(s0, s1).cpuUs, wallMs, calls: calls.length, longestCallUs: Math.max(...calls) };
 }
 
 // ---------------------------------------------------------------- main
@@ -292,7 +306,7 @@ const reapRuns: ReapRun[] = [];
 for (let run = 1; run <= runs; run++) {
   const r = await reapRun(redis.url, admin, `reap${run}`, 4);
   reapRuns.push(r);
-  console.error(`reap run ${run}: ${r.users} users, ${(r.redisCpuUs / r.users).toFixed(1)} µs Redis CPU each, ${r.wallMs.toFixed(0)} ms`);
+  console.error(`reap run ${run}: ${r.users} users, ${(r.redisCpuUs / r.users).toFixed(1)} µs Redis CPU each, ${r.calls} calls, the longest ${(r.longestCallUs / 1000).toFixed(2)} ms, ${r.wallMs.toFixed(0)} ms`);
 }
 loadAt.end = load1();
 const redisVersion = ((await admin.call('INFO', 'server')) as string).match(/redis_version:(\S+)/)?.[1];
@@ -434,7 +448,7 @@ ${shardCases.map((c) => { const rs = shardOf(c.subscribers, c.historySize); cons
 
 ## Reaping a dead node's presence (${reapChannels} channels of 100, 4 users of each on the dead node)
 
-${f(med(reapRuns, (r) => r.users), 0)} users reaped in one script: ${f(med(reapRuns, (r) => r.redisCpuUs) / 1000, 1)} ms of Redis CPU (${f(reapUsPerUser, 1)} µs per user), ${f(med(reapRuns, (r) => r.wallMs), 0)} ms for the call.
+${f(med(reapRuns, (r) => r.users), 0)} users reaped in ${f(med(reapRuns, (r) => r.calls), 0)} script calls (CLUSTER_REAP_BATCH ${clusterReapBatchDefault}): ${f(med(reapRuns, (r) => r.redisCpuUs) / 1000, 1)} ms of Redis CPU (${f(reapUsPerUser, 1)} µs per user), the longest call ${f(med(reapRuns, (r) => r.longestCallUs) / 1000, 2)} ms, ${f(med(reapRuns, (r) => r.wallMs), 0)} ms in all.
 
 ## From bench/results.json (${bench.meta.date}, memory engine)
 
@@ -449,7 +463,7 @@ receiving while K ≪ ${target.channelSize} (m ≈ K, every node gets nearly eve
 node CPU by K: ${[5, 10, 20, 40, 80, 160].map((k) => `${k} → ${f(nodeCpu(k) / 1e6, 2)}`).join(', ')} core
 Redis CPU per publish to ${f(m, 2)} nodes: ${f(nodePublish.redisCpuUs, 2)} (from the nodes, to 2) + ${f(redisPerSubscriber, 2)} × (${f(m, 2)} − 2) = ${f(redisCpuPerPublish, 2)} µs; × ${f(target.publishes, 0)}/s = ${f(redisCores, 2)} core → ${shards} shard(s) at ${target.budget * 100} %
 Redis bytes out: ${f(redisOutBytesPerSecond / 1e6)} MB/s
-a dead node's ${f(target.connections / nodes, 0)} users reaped: ${f(target.connections / nodes, 0)} × ${f(reapUsPerUser, 1)} µs = ${f(reapSeconds, 2)} s during which that Redis runs nothing else
+a dead node's ${f(target.connections / nodes, 0)} users reaped: ${f(target.connections / nodes, 0)} × ${f(reapUsPerUser, 1)} µs = ${f(reapSeconds, 2)} s of that Redis's CPU, in calls of at most ${f(med(reapRuns, (r) => r.longestCallUs) / 1000, 2)} ms
 channel-affine placement (m = 1): ${f(target.publishes, 0)} × (${f(ingress)} + ${f(perReceived)}) + ${f(target.publishes * target.channelSize, 0)} × ${f(perDelivery, 2)} = ${f(affineCpu / 1e6, 2)} core → ${affineNodes} nodes at ${target.budget * 100} %; Redis ${f(target.publishes, 0)} × ${f(nodePublish.redisCpuUs - redisPerSubscriber, 2)} µs = ${f(affineRedisCores, 2)} core
 `;
 

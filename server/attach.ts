@@ -96,6 +96,7 @@ export function createSockets(config: Config, log: Logger, observer?: Observer):
         history: { size: config.socket.historySize, ttlMs: config.socket.historyTtlMs },
         heartbeatMs: config.cluster.heartbeatMs,
         nodeTtlMs: config.cluster.nodeTtlMs,
+        reapBatch: config.cluster.reapBatch,
         logger: log,
       })
     : undefined;

@@ -50,6 +50,9 @@ function limitSchema(l: Limit) {
 }
 const limitEnv = Object.fromEntries(limitList.map((l) => [l.env, limitSchema(l)])) as Record<LimitEnv, ReturnType<typeof limitSchema>>;
 
+/** Presence entries one reap script call handles at most (CLUSTER_REAP_BATCH): a call of 1–2 ms (docs/scaling.md). */
+export const clusterReapBatchDefault = 1000;
+
 /** Every variable, its bounds, default and doc line (the README's text). */
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8100).describe('HTTP port'),
@@ -94,6 +97,9 @@ export const envSchema = z.object({
   CLUSTER_HEARTBEAT_MS: int(100, 2000).describe('how often a node marks itself alive and looks for dead nodes'),
   CLUSTER_NODE_TTL_MS: int(300, 10_000).describe(
     "a node silent this long is dead: it leaves cluster status and its users' presence is reaped; at least twice `CLUSTER_HEARTBEAT_MS`",
+  ),
+  CLUSTER_REAP_BATCH: int(1, clusterReapBatchDefault).describe(
+    "a dead node's presence is reaped in script calls of at most this many entries each (users taken out, and the presence entries of the channels read); Redis runs nothing else during a call, so this bounds how long a reap blocks it (docs/scaling.md)",
   ),
   NODE_ENV: z.string().optional().describe('`production`: localhost origins are no longer allowed unless they are the `Host`'),
   JWT_SECRET: z.string().min(32, 'expected at least 32 characters for HS256').optional().describe(
@@ -166,7 +172,7 @@ export interface Config {
    * Set → several nodes share delivery, presence, history and feature state over Redis: one server
    * (`redisUrl`, REDIS_URL) or a Redis Cluster (`clusterNodes`, `host:port` each, REDIS_CLUSTER_NODES).
    */
-  cluster?: ({ redisUrl: string; clusterNodes?: undefined } | { clusterNodes: string[]; redisUrl?: undefined }) & { prefix: string; heartbeatMs: number; nodeTtlMs: number };
+  cluster?: ({ redisUrl: string; clusterNodes?: undefined } | { clusterNodes: string[]; redisUrl?: undefined }) & { prefix: string; heartbeatMs: number; nodeTtlMs: number; reapBatch?: number };
   /** JWT verification for socket routes that require a credential; unset → only anonymous routes accept connections. */
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Exact browser origins allowed besides the page's own (`*` for any); localhost is allowed too unless NODE_ENV=production. */
@@ -245,7 +251,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowLocalhostOrigins: e.NODE_ENV !== 'production',
     wsEnabled: e.WS_ENABLED,
     examplesEnabled: e.EXAMPLES_ENABLED,
-    cluster: redis && { ...redis, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS },
+    cluster: redis && { ...redis, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS, reapBatch: e.CLUSTER_REAP_BATCH },
     socket: mapLimits((l) => e[l.env]),
     admin: {
       token: e.ADMIN_TOKEN,

@@ -1,11 +1,13 @@
 /**
- * The cluster, for real: a redis-server started here on a free port, wsforge nodes as separate
+ * The cluster, for real: a redis-server started here on a free port (and, for the scenarios every
+ * backend must pass, a Redis Cluster of 3 masters and 3 replicas too), wsforge nodes as separate
  * processes (`node dist/main.js`, built by npm test) and in-process ones (createApp), real ws
  * clients and the real Socket client. No mocks. Every process is SIGKILLed in the after hooks.
  */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import * as Y from 'yjs';
+import { ClusterKeys } from '../server/cluster/cluster-keys';
 import { Keys } from '../server/cluster/keys';
 import { RedisStore } from '../server/cluster/redis-store';
 import { withScripts } from '../server/cluster/scripts';
@@ -16,6 +18,7 @@ import type { Status } from '../server/socket/status';
 import { findConnection, kickConnection, kickUser, sendToConnection } from '../admin/actions';
 import { channelSnapshot } from '../admin/snapshots';
 import { closeAll, connect, eventually, sleep, startApp, within, type Frame, type TestApp, type TestClient } from './helpers';
+import { backends, onRedis, type BackendAddress, type RunningBackend } from './cluster/backends';
 import { guestCookie, RecordingSocket } from './cluster/clients';
 import { killAll, NodeProcess, RedisServer } from './cluster/processes';
 import { RoundRobinProxy } from './cluster/proxy';
@@ -28,17 +31,22 @@ const heartbeatMs = 200;
 const nodeTtlMs = 1500;
 const clusterEnv = { SESSION_SECRET: secret, CLUSTER_HEARTBEAT_MS: String(heartbeatMs), CLUSTER_NODE_TTL_MS: String(nodeTtlMs) };
 
-/** Three node processes on one Redis, under their own key prefix. */
-async function startNodes(redis: RedisServer, prefix: string, ids: string[], env: Record<string, string> = {}): Promise<NodeProcess[]> {
-  return Promise.all(ids.map((nodeId) => NodeProcess.start({ nodeId, redisUrl: redis.url, env: { ...clusterEnv, REDIS_PREFIX: prefix, ...env } })));
+/** Node processes on one backend, under their own key prefix. */
+async function startNodes(on: BackendAddress, prefix: string, ids: string[], env: Record<string, string> = {}): Promise<NodeProcess[]> {
+  return Promise.all(ids.map((nodeId) => NodeProcess.start({ nodeId, env: { ...clusterEnv, ...on.env, REDIS_PREFIX: prefix, ...env } })));
+}
+
+/** kill -9 of node processes (not killAll: the backend's servers outlive a suite). */
+async function killNodes(nodes: NodeProcess[]): Promise<void> {
+  for (const n of nodes) await n.kill();
 }
 
 /** An in-process node of the same cluster (for calling the service's API directly). */
-function startInProcessNode(redis: RedisServer, prefix: string, nodeId: string, socket: Record<string, number> = {}): Promise<TestApp> {
+function startInProcessNode(on: BackendAddress, prefix: string, nodeId: string, socket: Record<string, number> = {}): Promise<TestApp> {
   return startApp({
     nodeId,
     sessionSecret: secret,
-    cluster: { redisUrl: redis.url, prefix, heartbeatMs, nodeTtlMs },
+    cluster: { ...on.connection, prefix, heartbeatMs, nodeTtlMs },
     socket: { clusterStatusTimeoutMs: 1000, ...socket },
   });
 }
@@ -52,180 +60,6 @@ const changes = (f: Frame): Array<[string, boolean, string]> =>
     ? [...f.param.joins.map((u: { userId: string; name: string }) => [u.userId, true, u.name]), ...f.param.leaves.map((u: { userId: string; name: string }) => [u.userId, false, u.name])]
     : [];
 const isOnline = (userId: string, connected: boolean) => (f: Frame) => changes(f).some(([id, joined]) => id === userId && joined === connected);
-
-describe('cluster: three node processes on one Redis', function () {
-  this.timeout(30_000);
-  const prefix = 'c1:';
-  let redis: RedisServer;
-  let nodes: NodeProcess[];
-  let n0: TestApp;
-  const clients: TestClient[] = [];
-
-  before(async () => {
-    redis = await RedisServer.start();
-    nodes = await startNodes(redis, prefix, ['n1', 'n2', 'n3']);
-    n0 = await startInProcessNode(redis, prefix, 'n0');
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.terminate();
-  });
-  after(async () => {
-    await closeAll();
-    killAll();
-  });
-
-  async function client(url: string, cookie?: string): Promise<TestClient> {
-    const c = await connect(url, cookie ? { headers: { cookie } } : {});
-    clients.push(c);
-    return c;
-  }
-
-  /** A chat tab of the browser holding `cookie`, on one node; resolves once its `state` (so its joins) arrived. */
-  async function chatTab(url: string, cookie: string): Promise<{ c: TestClient; userId: string }> {
-    const c = await client(url, cookie);
-    const state = await c.waitFor({ cmd: 'state' }, 5000);
-    return { c, userId: state.param.you.id };
-  }
-
-  it('delivers channel messages between clients on different nodes, once each', async () => {
-    const [a, b, c] = await Promise.all(nodes.map((n) => client(n.url('/example/socket?ch=room1'))));
-    // Everyone has joined (and so subscribed) once each has answered a round trip.
-    await Promise.all([a, b, c].map((x) => x!.sync()));
-    a!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n1' } });
-    c!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n3' } });
-    for (const x of [a, b, c]) {
-      await eventually(() => expect(x!.frames.filter((f) => f.cmd === 'chat').map((f) => f.param.text).sort()).to.deep.equal(['hello from n1', 'hello from n3']), 3000);
-    }
-    // One order for everyone: Redis stamps the offsets.
-    const orders = [a, b, c].map((x) => x!.frames.filter((f) => f.cmd === 'chat').map((f) => `${(f as Stamped).offset}:${f.param.text}`));
-    expect(orders[1]).to.deep.equal(orders[0]);
-    expect(orders[2]).to.deep.equal(orders[0]);
-  });
-
-  it('delivers user messages to every tab of a user, on every node (chat private, writeUser)', async () => {
-    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const u2 = await chatTab(nodes[1]!.url(chatSocket('pm', 'ulla')), u);
-    const u3 = await chatTab(nodes[2]!.url(chatSocket('pm', 'ulla')), u);
-    const v1 = await chatTab(nodes[0]!.url(chatSocket('pm', 'vic')), v);
-    expect(u2.userId).to.equal(u3.userId);
-    // Sent on its own room channel: the handler answers on the user topics whatever the frame's channel.
-    const answer = await v1.c.request('chat:pm', 'private', { to: u2.userId, text: 'psst' }, { timeoutMs: 3000 });
-    expect(answer.cmd, JSON.stringify(answer)).to.equal('reply');
-    for (const tab of [u2, u3, v1]) {
-      const pm = await tab.c.waitFor({ cmd: 'private' }, 3000);
-      expect(pm.param).to.include({ text: 'psst' });
-      expect(pm.param.from.id).to.equal(v1.userId);
-    }
-    // And from the service API of another node.
-    n0.app.sockets!.writeUser(u2.userId, { channel: 'chat', cmd: 'note', param: { n: 1 } });
-    await Promise.all([u2, u3].map((tab) => tab.c.waitFor({ cmd: 'note' }, 3000)));
-    await v1.c.sync();
-    expect(v1.c.frames.some((f) => f.cmd === 'note')).to.equal(false);
-  });
-
-  it("shows a channel's members on every node on the admin channel page (channelSnapshot)", async () => {
-    await client(nodes[0]!.url('/example/socket?ch=seen-everywhere'));
-    await client(nodes[2]!.url('/example/socket?ch=seen-everywhere'));
-    await client(n0.url('/example/socket?ch=seen-everywhere'));
-    const snapshot = await eventually(async () => {
-      const s = await channelSnapshot('seen-everywhere', { q: '', offset: 0 }, 50, () => n0.app.sockets!.clusterStatus());
-      expect(s.memberCount).to.equal(3);
-      return s;
-    }, 5000);
-    expect(snapshot.members.rows.map((c) => c.node).sort()).to.deep.equal(['n0', 'n1', 'n3']);
-    expect(snapshot).to.include({ users: 3 });
-    expect(snapshot.missing).to.deep.equal([]);
-  });
-
-  it('delivers broadcasts (writeAll) to the connections of every node', async () => {
-    const xs = await Promise.all(nodes.map((n, i) => client(n.url(`/example/socket?ch=solo${i}`))));
-    const mine = await client(n0.url('/example/socket?ch=solo-n0'));
-    await Promise.all([...xs, mine].map((x) => x.sync()));
-    n0.app.sockets!.writeAll({ channel: 'announcements', cmd: 'notice', param: { text: 'maintenance at noon' } });
-    for (const x of [...xs, mine]) expect((await x.waitFor({ cmd: 'notice' }, 3000)).param.text).to.equal('maintenance at noon');
-  });
-
-  it('shows every node and its connections in cluster status (service API and /admin/sockets.json)', async () => {
-    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const t1 = await chatTab(nodes[0]!.url(chatSocket('status', 'sam')), u);
-    await chatTab(nodes[2]!.url(chatSocket('status', 'sam')), u);
-    const check = (s: Status & { nodes?: string[] }) => {
-      expect(s.nodes).to.have.members(['n0', 'n1', 'n2', 'n3']);
-      const tabs = s.connections.filter((c) => c.profile.id === t1.userId);
-      expect(tabs.map((c) => c.node).sort()).to.deep.equal(['n1', 'n3']);
-      const room = s.channels.find((c) => c.key === 'chat:status');
-      expect(room).to.deep.equal({ key: 'chat:status', members: 2, users: 1 });
-      expect(s.counts.connections).to.equal(s.connections.length);
-    };
-    check(await n0.app.sockets!.clusterStatus());
-    const res = await fetch(nodes[1]!.httpUrl('/admin/sockets.json'));
-    expect(res.status).to.equal(200);
-    check((await res.json()) as Status & { nodes: string[] });
-  });
-
-  it('counts a user with tabs on two nodes once in presence', async () => {
-    const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const a = await chatTab(nodes[0]!.url(chatSocket('pres', 'pia')), u);
-    await chatTab(nodes[1]!.url(chatSocket('pres', 'pia')), u);
-    await chatTab(nodes[2]!.url(chatSocket('pres', 'pia')), u);
-    const b = await chatTab(nodes[1]!.url(chatSocket('pres', 'bo')), v);
-    const users = await n0.app.sockets!.presence('chat:pres');
-    expect(users.map((x) => x.id).sort()).to.deep.equal([a.userId, b.userId].sort());
-    expect(users.find((x) => x.id === a.userId)!.name).to.equal('pia');
-  });
-
-  it("announces a user's first join anywhere and last leave anywhere only", async () => {
-    const room = 'chat:ou';
-    const watcher = await chatTab(nodes[0]!.url(chatSocket('ou', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
-    const w = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
-    const updates = (userId: string) => watcher.c.frames.filter((f) => f.channel === room).flatMap(changes).filter(([id]) => id === userId).map(([, joined]) => joined);
-    /** A frame published now reaches the watcher after anything published before it in the room (Redis's one order). */
-    let marks = 0;
-    const barrier = async () => {
-      const n = ++marks;
-      n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n } });
-      await watcher.c.waitFor({ cmd: 'mark', param: { n } }, 3000);
-    };
-    // First tab anywhere: online.
-    const t2 = await chatTab(nodes[1]!.url(chatSocket('ou', 'wim')), w);
-    await watcher.c.waitFor(isOnline(t2.userId, true), 3000);
-    // Second tab, on another node: nothing.
-    const t3 = await chatTab(nodes[2]!.url(chatSocket('ou', 'wim')), w);
-    await barrier();
-    expect(updates(t2.userId)).to.deep.equal([true]);
-    // First tab closes: the user is still here through the other node.
-    await t2.c.close();
-    await eventually(async () => expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.include(t2.userId), 3000);
-    await sleep(200);
-    await barrier();
-    expect(updates(t2.userId)).to.deep.equal([true]);
-    // Last tab anywhere closes: offline.
-    await t3.c.close();
-    await watcher.c.waitFor(isOnline(t2.userId, false), 3000);
-    await barrier();
-    expect(updates(t2.userId)).to.deep.equal([true, false]);
-  });
-
-  it("drops a killed node from status after CLUSTER_NODE_TTL_MS and tells its users' channels they left", async () => {
-    const room = 'chat:reaped';
-    const watcher = await chatTab(nodes[0]!.url(chatSocket('reaped', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
-    const doomed = await chatTab(nodes[2]!.url(chatSocket('reaped', 'xia')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
-    await watcher.c.waitFor(isOnline(doomed.userId, true), 3000);
-    expect((await n0.app.sockets!.clusterStatus()).nodes).to.include('n3');
-    const killedAt = Date.now();
-    await nodes[2]!.kill();
-    const gone = await watcher.c.waitFor((f) => f.channel === room && isOnline(doomed.userId, false)(f), nodeTtlMs + 4 * heartbeatMs + 2000);
-    const noticedMs = Date.now() - killedAt;
-    expect(changes(gone).find(([id]) => id === doomed.userId)![2]).to.equal('xia');
-    expect(noticedMs, 'not before the TTL ran out').to.be.at.least(nodeTtlMs - heartbeatMs);
-    const s = await n0.app.sockets!.clusterStatus();
-    expect(s.nodes).to.have.members(['n0', 'n1', 'n2']);
-    expect(s.connections.some((c) => c.node === 'n3')).to.equal(false);
-    expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.deep.equal([watcher.userId]);
-  });
-});
 
 /** Sends `m1`…`m<count>` on `channel` through the example route's chat cmd, one every `everyMs`; records when each was sent. */
 async function publishNumbered(c: TestClient, channel: string, count: number, everyMs: number, onSent?: (n: number) => void | Promise<void>): Promise<number[]> {
@@ -244,6 +78,262 @@ async function publishNumbered(c: TestClient, channel: string, count: number, ev
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+// What a cluster must do whatever it runs on, so run on each backend: one Redis and a Redis Cluster
+// (3 masters, 3 replicas). What only one Redis does (its restart, its keys) is tested below, on it.
+for (const kind of backends) {
+  describe(`cluster on ${kind.name}`, function () {
+    let backend: RunningBackend;
+
+    before(async function () {
+      this.timeout(60_000); // a Redis Cluster takes a few seconds to form
+      backend = await kind.start();
+    });
+    after(async () => {
+      await backend?.close();
+      killAll(); // whatever a failed start left running
+    });
+
+    describe('three node processes', function () {
+      this.timeout(30_000);
+      const prefix = 'c1:';
+      let nodes: NodeProcess[] = [];
+      let n0: TestApp;
+      const clients: TestClient[] = [];
+
+      before(async () => {
+        nodes = await startNodes(backend, prefix, ['n1', 'n2', 'n3']);
+        n0 = await startInProcessNode(backend, prefix, 'n0');
+      });
+      afterEach(() => {
+        for (const c of clients.splice(0)) c.terminate();
+      });
+      after(async () => {
+        await closeAll();
+        await killNodes(nodes);
+      });
+
+      async function client(url: string, cookie?: string): Promise<TestClient> {
+        const c = await connect(url, cookie ? { headers: { cookie } } : {});
+        clients.push(c);
+        return c;
+      }
+
+      /** A chat tab of the browser holding `cookie`, on one node; resolves once its `state` (so its joins) arrived. */
+      async function chatTab(url: string, cookie: string): Promise<{ c: TestClient; userId: string }> {
+        const c = await client(url, cookie);
+        const state = await c.waitFor({ cmd: 'state' }, 5000);
+        return { c, userId: state.param.you.id };
+      }
+
+      it('delivers channel messages between clients on different nodes, once each', async () => {
+        const [a, b, c] = await Promise.all(nodes.map((n) => client(n.url('/example/socket?ch=room1'))));
+        // Everyone has joined (and so subscribed) once each has answered a round trip.
+        await Promise.all([a, b, c].map((x) => x!.sync()));
+        a!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n1' } });
+        c!.send({ channel: 'room1', cmd: 'chat', param: { text: 'hello from n3' } });
+        for (const x of [a, b, c]) {
+          await eventually(() => expect(x!.frames.filter((f) => f.cmd === 'chat').map((f) => f.param.text).sort()).to.deep.equal(['hello from n1', 'hello from n3']), 3000);
+        }
+        // One order for everyone: Redis stamps the offsets.
+        const orders = [a, b, c].map((x) => x!.frames.filter((f) => f.cmd === 'chat').map((f) => `${(f as Stamped).offset}:${f.param.text}`));
+        expect(orders[1]).to.deep.equal(orders[0]);
+        expect(orders[2]).to.deep.equal(orders[0]);
+      });
+
+      it('delivers user messages to every tab of a user, on every node (chat private, writeUser)', async () => {
+        const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const u2 = await chatTab(nodes[1]!.url(chatSocket('pm', 'ulla')), u);
+        const u3 = await chatTab(nodes[2]!.url(chatSocket('pm', 'ulla')), u);
+        const v1 = await chatTab(nodes[0]!.url(chatSocket('pm', 'vic')), v);
+        expect(u2.userId).to.equal(u3.userId);
+        // Sent on its own room channel: the handler answers on the user topics whatever the frame's channel.
+        const answer = await v1.c.request('chat:pm', 'private', { to: u2.userId, text: 'psst' }, { timeoutMs: 3000 });
+        expect(answer.cmd, JSON.stringify(answer)).to.equal('reply');
+        for (const tab of [u2, u3, v1]) {
+          const pm = await tab.c.waitFor({ cmd: 'private' }, 3000);
+          expect(pm.param).to.include({ text: 'psst' });
+          expect(pm.param.from.id).to.equal(v1.userId);
+        }
+        // And from the service API of another node.
+        n0.app.sockets!.writeUser(u2.userId, { channel: 'chat', cmd: 'note', param: { n: 1 } });
+        await Promise.all([u2, u3].map((tab) => tab.c.waitFor({ cmd: 'note' }, 3000)));
+        await v1.c.sync();
+        expect(v1.c.frames.some((f) => f.cmd === 'note')).to.equal(false);
+      });
+
+      it("shows a channel's members on every node on the admin channel page (channelSnapshot)", async () => {
+        await client(nodes[0]!.url('/example/socket?ch=seen-everywhere'));
+        await client(nodes[2]!.url('/example/socket?ch=seen-everywhere'));
+        await client(n0.url('/example/socket?ch=seen-everywhere'));
+        const snapshot = await eventually(async () => {
+          const s = await channelSnapshot('seen-everywhere', { q: '', offset: 0 }, 50, () => n0.app.sockets!.clusterStatus());
+          expect(s.memberCount).to.equal(3);
+          return s;
+        }, 5000);
+        expect(snapshot.members.rows.map((c) => c.node).sort()).to.deep.equal(['n0', 'n1', 'n3']);
+        expect(snapshot).to.include({ users: 3 });
+        expect(snapshot.missing).to.deep.equal([]);
+      });
+
+      it('delivers broadcasts (writeAll) to the connections of every node', async () => {
+        const xs = await Promise.all(nodes.map((n, i) => client(n.url(`/example/socket?ch=solo${i}`))));
+        const mine = await client(n0.url('/example/socket?ch=solo-n0'));
+        await Promise.all([...xs, mine].map((x) => x.sync()));
+        n0.app.sockets!.writeAll({ channel: 'announcements', cmd: 'notice', param: { text: 'maintenance at noon' } });
+        for (const x of [...xs, mine]) expect((await x.waitFor({ cmd: 'notice' }, 3000)).param.text).to.equal('maintenance at noon');
+      });
+
+      it('shows every node and its connections in cluster status (service API and /admin/sockets.json)', async () => {
+        const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const t1 = await chatTab(nodes[0]!.url(chatSocket('status', 'sam')), u);
+        await chatTab(nodes[2]!.url(chatSocket('status', 'sam')), u);
+        const check = (s: Status & { nodes?: string[] }) => {
+          expect(s.nodes).to.have.members(['n0', 'n1', 'n2', 'n3']);
+          const tabs = s.connections.filter((c) => c.profile.id === t1.userId);
+          expect(tabs.map((c) => c.node).sort()).to.deep.equal(['n1', 'n3']);
+          const room = s.channels.find((c) => c.key === 'chat:status');
+          expect(room).to.deep.equal({ key: 'chat:status', members: 2, users: 1 });
+          expect(s.counts.connections).to.equal(s.connections.length);
+        };
+        check(await n0.app.sockets!.clusterStatus());
+        const res = await fetch(nodes[1]!.httpUrl('/admin/sockets.json'));
+        expect(res.status).to.equal(200);
+        check((await res.json()) as Status & { nodes: string[] });
+      });
+
+      it('counts a user with tabs on two nodes once in presence', async () => {
+        const u = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const v = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const a = await chatTab(nodes[0]!.url(chatSocket('pres', 'pia')), u);
+        await chatTab(nodes[1]!.url(chatSocket('pres', 'pia')), u);
+        await chatTab(nodes[2]!.url(chatSocket('pres', 'pia')), u);
+        const b = await chatTab(nodes[1]!.url(chatSocket('pres', 'bo')), v);
+        const users = await n0.app.sockets!.presence('chat:pres');
+        expect(users.map((x) => x.id).sort()).to.deep.equal([a.userId, b.userId].sort());
+        expect(users.find((x) => x.id === a.userId)!.name).to.equal('pia');
+      });
+
+      it("announces a user's first join anywhere and last leave anywhere only", async () => {
+        const room = 'chat:ou';
+        const watcher = await chatTab(nodes[0]!.url(chatSocket('ou', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+        const w = await guestCookie(nodes[0]!.httpUrl('/examples/chat'));
+        const updates = (userId: string) => watcher.c.frames.filter((f) => f.channel === room).flatMap(changes).filter(([id]) => id === userId).map(([, joined]) => joined);
+        /** A frame published now reaches the watcher after anything published before it in the room (Redis's one order). */
+        let marks = 0;
+        const barrier = async () => {
+          const n = ++marks;
+          n0.app.sockets!.writeChannel({ channel: room, cmd: 'mark', param: { n } });
+          await watcher.c.waitFor({ cmd: 'mark', param: { n } }, 3000);
+        };
+        // First tab anywhere: online.
+        const t2 = await chatTab(nodes[1]!.url(chatSocket('ou', 'wim')), w);
+        await watcher.c.waitFor(isOnline(t2.userId, true), 3000);
+        // Second tab, on another node: nothing.
+        const t3 = await chatTab(nodes[2]!.url(chatSocket('ou', 'wim')), w);
+        await barrier();
+        expect(updates(t2.userId)).to.deep.equal([true]);
+        // First tab closes: the user is still here through the other node.
+        await t2.c.close();
+        await eventually(async () => expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.include(t2.userId), 3000);
+        await sleep(200);
+        await barrier();
+        expect(updates(t2.userId)).to.deep.equal([true]);
+        // Last tab anywhere closes: offline.
+        await t3.c.close();
+        await watcher.c.waitFor(isOnline(t2.userId, false), 3000);
+        await barrier();
+        expect(updates(t2.userId)).to.deep.equal([true, false]);
+      });
+
+      it("drops a killed node from status after CLUSTER_NODE_TTL_MS and tells its users' channels they left", async () => {
+        const room = 'chat:reaped';
+        const watcher = await chatTab(nodes[0]!.url(chatSocket('reaped', 'watcher')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+        const doomed = await chatTab(nodes[2]!.url(chatSocket('reaped', 'xia')), await guestCookie(nodes[0]!.httpUrl('/examples/chat')));
+        await watcher.c.waitFor(isOnline(doomed.userId, true), 3000);
+        expect((await n0.app.sockets!.clusterStatus()).nodes).to.include('n3');
+        const killedAt = Date.now();
+        await nodes[2]!.kill();
+        const gone = await watcher.c.waitFor((f) => f.channel === room && isOnline(doomed.userId, false)(f), nodeTtlMs + 4 * heartbeatMs + 2000);
+        const noticedMs = Date.now() - killedAt;
+        expect(changes(gone).find(([id]) => id === doomed.userId)![2]).to.equal('xia');
+        expect(noticedMs, 'not before the TTL ran out').to.be.at.least(nodeTtlMs - heartbeatMs);
+        const s = await n0.app.sockets!.clusterStatus();
+        expect(s.nodes).to.have.members(['n0', 'n1', 'n2']);
+        expect(s.connections.some((c) => c.node === 'n3')).to.equal(false);
+        expect((await n0.app.sockets!.presence(room)).map((u) => u.id)).to.deep.equal([watcher.userId]);
+      });
+    });
+
+    describe('kill -9 of a node mid-stream', function () {
+      this.timeout(40_000);
+      let nodes: NodeProcess[] = [];
+      let proxy: RoundRobinProxy;
+      const subscribers: RecordingSocket[] = [];
+
+      before(async () => {
+        nodes = await startNodes(backend, 'c2:', ['k1', 'k2', 'k3']);
+        proxy = await RoundRobinProxy.start(nodes.map((n) => n.port));
+      });
+      after(async () => {
+        for (const s of subscribers) s.close();
+        await proxy?.close();
+        await closeAll();
+        await killNodes(nodes);
+      });
+
+      it('resumes the killed node\'s clients on the others: every subscriber gets every message once, in order', async () => {
+        const total = 200;
+        const channel = 'stream';
+        // Half the subscribers have the stream as route channel (resumed through `wsf_since` in the
+        // URL), half join it by frame (resumed through join `{since}`). Round robin: 2 per node.
+        for (let i = 0; i < 6; i++) {
+          const s = new RecordingSocket(proxy.url(i % 2 === 0 ? `/example/socket?ch=${channel}` : `/example/socket?ch=home${i}`));
+          subscribers.push(s);
+          await eventually(() => expect(s.opens).to.equal(1), 3000);
+          if (i % 2 === 1) await s.socket.join(channel);
+        }
+        expect(proxy.routed).to.deep.equal([...nodes, ...nodes].map((n) => n.port));
+        const onDoomed = subscribers.filter((_, i) => i % 3 === 2);
+        // The publisher sits on a node that survives, outside the proxy.
+        const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
+        await publisher.sync();
+        // Every subscriber holds a position before the kill.
+        let killedAt = 0;
+        const sentAt = await publishNumbered(publisher, channel, total, 15, async (n) => {
+          if (n === 60) {
+            killedAt = Date.now();
+            await nodes[2]!.kill();
+          }
+        });
+        const doneAt = Date.now();
+        await eventually(() => {
+          for (const s of subscribers) expect(s.numbers(channel).length).to.be.at.least(total);
+        }, 10_000, 50);
+        await sleep(300); // anything duplicated would have arrived by now
+        for (const [i, s] of subscribers.entries()) {
+          const got = s.numbers(channel);
+          const dup = got.find((x, j) => got.indexOf(x) !== j);
+          if (dup !== undefined) {
+            const rows = s.frames.map((f, j) => `${s.receivedAt[j]! - killedAt} ${f.channel} ${f.cmd} ${f.offset ?? ''} ${f.epoch ?? ''} ${JSON.stringify(f.param).slice(0, 60)}`);
+            console.log(`DUP ${dup} sub ${i} opened ${s.openedAt.map((t) => t - killedAt)} closed ${s.closedAt.map((t) => t - killedAt)}\n${rows.filter((r) => !r.includes('"m') || r.includes(`"m${dup - 3}`) || r.includes(`"m${dup - 2}`) || r.includes(`"m${dup - 1}`) || r.includes(`"m${dup}"`) || r.includes(`"m${dup + 1}"`)).join('\n')}`);
+          }
+          expect(s.numbers(channel), `subscriber ${i}`).to.deep.equal(range(1, total));
+          expect(s.count('recovery-failed'), `subscriber ${i}: recovery-failed`).to.equal(0);
+        }
+        for (const s of onDoomed) expect(s.opens, 'the killed node\'s subscribers reconnected').to.equal(2);
+        // What was published while they were away came from history, not live.
+        const away = onDoomed.map((s) => sentAt.filter((t) => t >= s.closedAt[0]! && t <= s.openedAt[1]!).length);
+        for (const n of away) expect(n, 'messages published while a subscriber was reconnecting').to.be.greaterThan(0);
+        // Reconnects went through the proxy to the survivors only.
+        expect(proxy.routed.slice(6).filter((p) => p === nodes[2]!.port)).to.deep.equal([]);
+        const messages = sentAt.length - 1;
+        console.log(`      kill -9 after message 60 of ${messages}, ${doneAt - killedAt} ms before the last; ${onDoomed.length} subscribers moved, replayed ${away.join(' and ')} messages published while they reconnected`);
+      });
+    });
+  });
+}
+
 describe('cluster: a node that does not answer status in time', function () {
   this.timeout(30_000);
   const prefix = 'c7:';
@@ -255,7 +345,7 @@ describe('cluster: a node that does not answer status in time', function () {
   before(async () => {
     redis = await RedisServer.start();
     // A long TTL: stopped for a few seconds, the node stays live in the node list (not reaped).
-    slow = (await startNodes(redis, prefix, ['slow'], { CLUSTER_NODE_TTL_MS: '20000' }))[0]!;
+    slow = (await startNodes(onRedis(redis), prefix, ['slow'], { CLUSTER_NODE_TTL_MS: '20000' }))[0]!;
     n0 = await startApp({ nodeId: 'n0', sessionSecret: secret, admin: { apiKey }, cluster: { redisUrl: redis.url, prefix, heartbeatMs, nodeTtlMs: 20_000 }, socket: { clusterStatusTimeoutMs: 300 } });
   });
   after(async () => {
@@ -319,75 +409,6 @@ describe('cluster: a node that does not answer status in time', function () {
   });
 });
 
-describe('cluster: kill -9 of a node mid-stream', function () {
-  this.timeout(40_000);
-  let redis: RedisServer;
-  let nodes: NodeProcess[];
-  let proxy: RoundRobinProxy;
-  const subscribers: RecordingSocket[] = [];
-
-  before(async () => {
-    redis = await RedisServer.start();
-    nodes = await startNodes(redis, 'c2:', ['k1', 'k2', 'k3']);
-    proxy = await RoundRobinProxy.start(nodes.map((n) => n.port));
-  });
-  after(async () => {
-    for (const s of subscribers) s.close();
-    await proxy?.close();
-    await closeAll();
-    killAll();
-  });
-
-  it('resumes the killed node\'s clients on the others: every subscriber gets every message once, in order', async () => {
-    const total = 200;
-    const channel = 'stream';
-    // Half the subscribers have the stream as route channel (resumed through `wsf_since` in the
-    // URL), half join it by frame (resumed through join `{since}`). Round robin: 2 per node.
-    for (let i = 0; i < 6; i++) {
-      const s = new RecordingSocket(proxy.url(i % 2 === 0 ? `/example/socket?ch=${channel}` : `/example/socket?ch=home${i}`));
-      subscribers.push(s);
-      await eventually(() => expect(s.opens).to.equal(1), 3000);
-      if (i % 2 === 1) await s.socket.join(channel);
-    }
-    expect(proxy.routed).to.deep.equal([...nodes, ...nodes].map((n) => n.port));
-    const onDoomed = subscribers.filter((_, i) => i % 3 === 2);
-    // The publisher sits on a node that survives, outside the proxy.
-    const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
-    await publisher.sync();
-    // Every subscriber holds a position before the kill.
-    let killedAt = 0;
-    const sentAt = await publishNumbered(publisher, channel, total, 15, async (n) => {
-      if (n === 60) {
-        killedAt = Date.now();
-        await nodes[2]!.kill();
-      }
-    });
-    const doneAt = Date.now();
-    await eventually(() => {
-      for (const s of subscribers) expect(s.numbers(channel).length).to.be.at.least(total);
-    }, 10_000, 50);
-    await sleep(300); // anything duplicated would have arrived by now
-    for (const [i, s] of subscribers.entries()) {
-      const got = s.numbers(channel);
-      const dup = got.find((x, j) => got.indexOf(x) !== j);
-      if (dup !== undefined) {
-        const rows = s.frames.map((f, j) => `${s.receivedAt[j]! - killedAt} ${f.channel} ${f.cmd} ${f.offset ?? ''} ${f.epoch ?? ''} ${JSON.stringify(f.param).slice(0, 60)}`);
-        console.log(`DUP ${dup} sub ${i} opened ${s.openedAt.map((t) => t - killedAt)} closed ${s.closedAt.map((t) => t - killedAt)}\n${rows.filter((r) => !r.includes('"m') || r.includes(`"m${dup - 3}`) || r.includes(`"m${dup - 2}`) || r.includes(`"m${dup - 1}`) || r.includes(`"m${dup}"`) || r.includes(`"m${dup + 1}"`)).join('\n')}`);
-      }
-      expect(s.numbers(channel), `subscriber ${i}`).to.deep.equal(range(1, total));
-      expect(s.count('recovery-failed'), `subscriber ${i}: recovery-failed`).to.equal(0);
-    }
-    for (const s of onDoomed) expect(s.opens, 'the killed node\'s subscribers reconnected').to.equal(2);
-    // What was published while they were away came from history, not live.
-    const away = onDoomed.map((s) => sentAt.filter((t) => t >= s.closedAt[0]! && t <= s.openedAt[1]!).length);
-    for (const n of away) expect(n, 'messages published while a subscriber was reconnecting').to.be.greaterThan(0);
-    // Reconnects went through the proxy to the survivors only.
-    expect(proxy.routed.slice(6).filter((p) => p === nodes[2]!.port)).to.deep.equal([]);
-    const messages = sentAt.length - 1;
-    console.log(`      kill -9 after message 60 of ${messages}, ${doneAt - killedAt} ms before the last; ${onDoomed.length} subscribers moved, replayed ${away.join(' and ')} messages published while they reconnected`);
-  });
-});
-
 describe('cluster: Redis restarted mid-stream', function () {
   this.timeout(40_000);
   let redis: RedisServer;
@@ -396,7 +417,7 @@ describe('cluster: Redis restarted mid-stream', function () {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await startNodes(redis, 'c3:', ['r1', 'r2', 'r3']);
+    nodes = await startNodes(onRedis(redis), 'c3:', ['r1', 'r2', 'r3']);
   });
   after(async () => {
     for (const s of subscribers) s.close();
@@ -506,7 +527,7 @@ describe('cluster: Redis restarted mid-stream', function () {
     // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
     await Promise.all(subs.map(({ socket }) => socket.socket.presence(channel)));
     // The publisher is a node of its own, in process: 100 frames a second from one client would be rate limited.
-    const publisher = (await startInProcessNode(redis, 'c3:', 'r0')).app.sockets!;
+    const publisher = (await startInProcessNode(onRedis(redis), 'c3:', 'r0')).app.sockets!;
     const result = await restartMidStream({
       redis,
       subscribers: subs,
@@ -537,8 +558,8 @@ describe('cluster: presence after a Redis restart', function () {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await startNodes(redis, prefix, ['q1', 'q2', 'q3']);
-    n0 = await startInProcessNode(redis, prefix, 'q0');
+    nodes = await startNodes(onRedis(redis), prefix, ['q1', 'q2', 'q3']);
+    n0 = await startInProcessNode(onRedis(redis), prefix, 'q0');
   });
   after(async () => {
     await closeAll();
@@ -720,7 +741,7 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
   before(async () => {
     redis = await RedisServer.start();
     const socket = { historySize: size, historyTtlMs: ttlMs };
-    [a, b] = await Promise.all([startInProcessNode(redis, 'c4:', 'ra', socket), startInProcessNode(redis, 'c4:', 'rb', socket)]);
+    [a, b] = await Promise.all([startInProcessNode(onRedis(redis), 'c4:', 'ra', socket), startInProcessNode(onRedis(redis), 'c4:', 'rb', socket)]);
     single = await startApp({ socket }); // the in-memory default: LocalBus + MemoryHistory
   });
   after(async () => {
@@ -857,7 +878,7 @@ describe('resume: recovery after a reconnect, and recovery-failed', function () 
   });
 
   it('keeps exactly WS_HISTORY_SIZE frames per channel in Redis; reports the memory a frame costs', async () => {
-    const node = await startInProcessNode(redis, 'mem:', 'mem', { historySize: 100, historyTtlMs: 60_000 });
+    const node = await startInProcessNode(onRedis(redis), 'mem:', 'mem', { historySize: 100, historyTtlMs: 60_000 });
     const r = new Redis(redis.url);
     try {
       const k = new Keys('mem:');
@@ -940,7 +961,7 @@ describe('cluster: feature state in Redis (RedisStore)', function () {
     let a: TestApp;
     let b: TestApp;
     before(async () => {
-      [a, b] = await Promise.all([startInProcessNode(redis, 'ex:', 'xa'), startInProcessNode(redis, 'ex:', 'xb')]);
+      [a, b] = await Promise.all([startInProcessNode(onRedis(redis), 'ex:', 'xa'), startInProcessNode(onRedis(redis), 'ex:', 'xb')]);
     });
 
     it('chat: a message said on node A is in the history a page on node B gets', async () => {
@@ -991,4 +1012,100 @@ describe('cluster: feature state in Redis (RedisStore)', function () {
       expect(fresh.getText('code').toString()).to.equal('print("typed on A")\n');
     });
   });
+});
+
+describe('cluster: a publish whose reply was lost, sent again by ioredis', function () {
+  this.timeout(30_000);
+  let redis: RedisServer;
+  let proxy: RoundRobinProxy;
+  let nodes: NodeProcess[];
+  const subscribers: RecordingSocket[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    // p1 reaches Redis through the proxy, which can lose a reply; p2 directly.
+    proxy = await RoundRobinProxy.start([redis.port]);
+    const throughProxy = `redis://127.0.0.1:${proxy.port}`;
+    nodes = [
+      ...(await startNodes({ env: { REDIS_URL: throughProxy }, connection: { redisUrl: throughProxy } }, 'c6:', ['p1'])),
+      ...(await startNodes(onRedis(redis), 'c6:', ['p2'])),
+    ];
+  });
+  after(async () => {
+    for (const s of subscribers) s.close();
+    await closeAll();
+    await proxy?.close();
+    killAll();
+  });
+
+  it('stamps, stores and delivers it once: every subscriber gets it once, with one offset', async () => {
+    const channel = 'once';
+    const subs = [...nodes, ...nodes].map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
+    subscribers.push(...subs);
+    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
+    await Promise.all(subs.map((s) => s.socket.presence(channel)));
+    const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
+    await publisher.sync();
+    // m1 first: Redis then has the publish script, so m2's first send runs it (no NOSCRIPT answer).
+    publisher.send({ channel, cmd: 'chat', param: { text: 'm1' } });
+    await eventually(() => {
+      for (const s of subs) expect(s.numbers(channel)).to.deep.equal([1]);
+    }, 5000, 50);
+    const admin = new Redis(redis.url);
+    const calls = async (...commands: string[]) => {
+      const stats = await admin.info('commandstats');
+      return commands.reduce((sum, c) => sum + Number(new RegExp(`^cmdstat_${c}:calls=(\\d+)`, 'm').exec(stats)?.[1] ?? 0), 0);
+    };
+    try {
+      const [scripts, appends] = [await calls('evalsha', 'eval'), await calls('xadd')];
+      const lost = proxy.loseReply((request) => request.includes('"text":"m2"'));
+      publisher.send({ channel, cmd: 'chat', param: { text: 'm2' } });
+      await within(lost, 5000, "m2's reply lost");
+      publisher.send({ channel, cmd: 'chat', param: { text: 'm3' } });
+      await eventually(() => {
+        for (const s of subs) expect(s.numbers(channel)).to.include(3);
+      }, 10_000, 50);
+      await sleep(300);
+      for (const [i, s] of subs.entries()) {
+        expect(s.numbers(channel), `subscriber ${i}`).to.deep.equal([1, 2, 3]);
+        const offsets = s.frames.filter((f) => f.cmd === 'chat').map((f) => Number(f.offset));
+        expect(offsets, `subscriber ${i}: one offset each, none skipped`).to.deep.equal(range(offsets[0]!, offsets[0]! + 2));
+      }
+      // ioredis sends a script as EVALSHA, or as EVAL on a connection that may not have it loaded.
+      expect((await calls('evalsha', 'eval')) - scripts, 'm2 sent twice (ioredis sent it again), m3 once').to.be.at.least(3);
+      expect((await calls('xadd')) - appends, 'm2 and m3 in history once each').to.equal(2);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  // The script itself on each backend, the Redis Cluster's (which stamps a batch of frames a call) too.
+  for (const kind of backends) {
+    it(`on ${kind.name}: the same publish script call sent again answers the last offset and stores nothing; another process of the node goes on`, async function () {
+      this.timeout(60_000); // a Redis Cluster takes a few seconds to form
+      const backend = await kind.start();
+      const c = backend.connection;
+      const onCluster = 'clusterNodes' in c;
+      const keys = onCluster ? new ClusterKeys('c7:') : new Keys('c7:');
+      const r = withScripts<Redis | Cluster>('clusterNodes' in c ? new Cluster(c.clusterNodes) : new Redis(c.redisUrl));
+      const publish = onCluster ? r.wsfSPublish : r.wsfPublish;
+      try {
+        const frame = (n: number) => JSON.stringify({ channel: 'ch', cmd: 'x', param: { n } });
+        // scripts.ts, stampAndPublish: keys, topic, maxlen, ttl, fresh epoch, now, node, process, call sequence, then head and frame per frame.
+        const call = (process: string, seq: number, ...ns: number[]) =>
+          publish.call(r, keys.historyMeta('ch'), keys.historyStream('ch'), keys.channelTopic('ch'), 100, 60_000, 'e1', Date.now(), 'n1', process, seq, ...ns.flatMap((n) => ['{}\n', frame(n)]));
+        expect(await call('p', 1, 1, 2)).to.equal(2);
+        expect(await call('p', 1, 1, 2), 'sent again').to.equal(2);
+        expect(await call('p', 2, 3)).to.equal(3);
+        expect(await call('p', 1, 1, 2), 'an older call sent again').to.equal(3);
+        expect(await call('q', 1, 4), 'the node started again: its calls count afresh').to.equal(4);
+        const stored = (await r.xrange(keys.historyStream('ch'), '-', '+')).map(([id, fields]) => `${id} ${JSON.parse(fields[3]!).param.n}`);
+        expect(stored).to.deep.equal(['1-0 1', '2-0 2', '3-0 3', '4-0 4']);
+      } finally {
+        r.disconnect();
+        await backend.close();
+      }
+    });
+  }
 });

@@ -6,6 +6,7 @@
  * on 3 masters and 3 replicas started here (test/cluster/redis-cluster.ts).
  */
 import { expect } from 'chai';
+import { clusterReapBatchDefault } from '../server/config';
 import type { Position } from '../server/socket/history';
 import { eventually, sleep } from './helpers';
 import { killAll } from './cluster/processes';
@@ -323,6 +324,31 @@ for (const [name, make] of harnesses) {
         expect(await b!.engine.presence.users('room')).to.deep.equal([alice]);
         expect(await b!.engine.presence.users('other')).to.deep.equal([]);
         expect(await a!.engine.registry.remoteStatus(2000)).to.deep.include({ missing: [] });
+      });
+
+      it('reaps a node of more users than one reap call takes: each gone user to one reaper, with three reaping at once', async () => {
+        const [a, b, d] = await start(['a', 'b', 'd']);
+        const users = Array.from({ length: 2 * clusterReapBatchDefault + 100 }, (_, i) => ({ channel: `room${i % 30}`, user: { id: `u${i}`, name: `User ${i}` } }));
+        await Promise.all(users.map(({ channel, user }) => d!.engine.presence.join(channel, user)));
+        // Every tenth user has a tab on a too: not gone.
+        const stay = users.filter((_, i) => i % 10 === 0);
+        await Promise.all(stay.map(({ channel, user }) => a!.engine.presence.join(channel, user)));
+        await cluster!.crash(d!);
+        const key = (g: { channel: string; user: { id: string; name: string } }) => `${g.channel}:${g.user.id}:${g.user.name}`;
+        const expected = users.filter((_, i) => i % 10 !== 0).map(key).sort();
+        // a and b reap d in a loop of their own from the start (nothing to take while d is not dead
+        // yet), so they are at it together once it is, with a's or b's registry too (by claim).
+        const direct: Array<{ channel: string; user: { id: string; name: string } }> = [];
+        const gone = () => [...direct, ...a!.delivery.gone, ...b!.delivery.gone].map(key).sort();
+        const until = Date.now() + 5000;
+        await Promise.all([a!, b!].map(async (n) => {
+          while (gone().length < expected.length && Date.now() < until) direct.push(...(await n.engine.presence.reap('d')));
+        }));
+        await sleep(4 * defaults.heartbeatMs);
+        expect(gone(), 'every gone user once').to.deep.equal(expected);
+        await eventually(async () => expect((await b!.engine.registry.live()).sort()).to.deep.equal(['a', 'b']), 2000, 50);
+        const room0 = stay.filter((s) => s.channel === 'room0').map((s) => s.user.id).sort();
+        expect((await b!.engine.presence.users('room0')).map((u) => u.id).sort()).to.deep.equal(room0);
       });
 
       it('writes each node\'s presence back when the backend lost it, without a leave or a join', async () => {

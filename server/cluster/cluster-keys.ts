@@ -27,6 +27,7 @@ export class ClusterKeys extends Keys {
   override presencePrefix = () => `${this.prefix}{reg}p:`;
   override presence = (channel: string) => `${this.prefix}{reg}p:${channel}`;
   override nodePresence = (node: string) => `${this.prefix}{reg}pn:${node}`;
+  override nodeReaping = (node: string) => `${this.prefix}{reg}pr:${node}`;
   override nodes = () => `${this.prefix}{reg}nodes`;
   override reapLock = (node: string) => `${this.prefix}{reg}reap:${node}`;
 }

@@ -15,6 +15,8 @@ export interface EngineSettings {
   history: HistoryOptions;
   heartbeatMs: number;
   nodeTtlMs: number;
+  /** Most entries one reap script call handles (CLUSTER_REAP_BATCH); its default when unset. */
+  reapBatch?: number;
   logger: Logger;
 }
 
@@ -23,7 +25,7 @@ export interface EngineSettings {
  * on a Redis Cluster): RedisPresence, the registry over RedisLiveness and the retry ledger, on the command connection.
  */
 export function redisEngine(broker: Broker, redis: ScriptedRedis<RedisClient>, keys: Keys, o: EngineSettings): Engine {
-  const presence = new RedisPresence(redis, keys, o.node, o.nodeTtlMs);
+  const presence = new RedisPresence(redis, keys, o.node, o.nodeTtlMs, o.reapBatch);
   const liveness = new RedisLiveness(redis, keys);
   const registry = new ClusterRegistry({ node: o.node, liveness, presence, broker, heartbeatMs: o.heartbeatMs, nodeTtlMs: o.nodeTtlMs, logger: o.logger });
   return { broker, presence, registry, retries: new RedisLedger(redis, keys.retry) };

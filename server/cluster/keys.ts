@@ -23,6 +23,8 @@ export class Keys {
   presence = (channel: string) => `${this.prefix}p:${channel}`;
   /** Channels a node has presence in, for cleaning up after it dies. */
   nodePresence = (node: string) => `${this.prefix}pn:${node}`;
+  /** A dead node's channels not reaped yet (its channel set, moved here when its reap begins). */
+  nodeReaping = (node: string) => `${this.prefix}pr:${node}`;
   /** Live nodes: node → last heartbeat (ms). */
   nodes = () => `${this.prefix}nodes`;
   reapLock = (node: string) => `${this.prefix}reap:${node}`;

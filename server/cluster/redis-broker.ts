@@ -23,6 +23,9 @@ export interface RedisBrokerOptions {
 export class RedisBroker extends WireBroker {
   private readonly history: RedisHistory;
   protected readonly keys: Keys;
+  /** This process, and its publish script calls so far: a call ioredis sends again runs once (scripts.ts, applied). */
+  private readonly processId = randomBytes(6).toString('base64url');
+  private calls = 0;
 
   constructor(
     protected readonly pub: ScriptedRedis<RedisClient>,
@@ -42,11 +45,11 @@ export class RedisBroker extends WireBroker {
     return this.pub.wsfPublish(...this.stampArgs(channel, topic), head, data);
   }
 
-  /** The keys and first arguments of the publish scripts (scripts.ts, stampAndPublish), before the frames. */
+  /** The keys and first arguments of one publish script call (scripts.ts, stampAndPublish), before the frames. */
   protected stampArgs(channel: string, topic: string): Array<string | number> {
     const k = this.keys;
     const { size, ttlMs } = this.historyOptions;
-    return [k.historyMeta(channel), k.historyStream(channel), topic, size, ttlMs, freshEpoch(), Date.now()];
+    return [k.historyMeta(channel), k.historyStream(channel), topic, size, ttlMs, freshEpoch(), Date.now(), this.node, this.processId, ++this.calls];
   }
 
   protected listen(topics: string[]): Promise<unknown> {

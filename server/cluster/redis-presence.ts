@@ -1,3 +1,4 @@
+import { clusterReapBatchDefault } from '../config';
 import type { Profile } from '../socket/profile';
 import { LocalPresence, type ClusterPresence } from '../socket/presence';
 import type { Keys } from './keys';
@@ -21,6 +22,8 @@ export class RedisPresence implements ClusterPresence {
     private readonly keys: Keys,
     private readonly node: string,
     private readonly nodeTtlMs: number,
+    /** Most entries one reap call handles (users taken out, channel entries read): how long it blocks Redis (CLUSTER_REAP_BATCH). */
+    private readonly reapBatch = clusterReapBatchDefault,
   ) {}
 
   async join(channel: string, user: Profile): Promise<boolean> {
@@ -78,12 +81,19 @@ export class RedisPresence implements ClusterPresence {
     return entries.length;
   }
 
-  /** Reaps a dead node; returns the users that thereby left each channel. */
+  /**
+   * Reaps a dead node in script calls of at most `reapBatch` entries, so that no call holds Redis
+   * long: other commands (publishes, heartbeats) run between them. Returns the users that thereby left each
+   * channel; with other nodes reaping the same node at once, each such user is returned to one.
+   */
   async reap(node: string): Promise<Array<{ channel: string; user: Profile }>> {
     const k = this.keys;
-    const flat = (await this.redis.wsfReap(k.nodePresence(node), k.nodes(), node, k.presencePrefix(), this.minLive())) as string[];
     const gone = [];
-    for (let i = 0; i < flat.length; i += 3) gone.push({ channel: flat[i]!, user: { id: flat[i + 1]!, name: flat[i + 2]! } });
+    for (let done = false; !done; ) {
+      const [reaped, ...flat] = (await this.redis.wsfReap(k.nodePresence(node), k.nodeReaping(node), k.nodes(), node, k.presencePrefix(), this.minLive(), this.reapBatch)) as [number, ...string[]];
+      done = reaped === 1;
+      for (let i = 0; i < flat.length; i += 3) gone.push({ channel: flat[i]!, user: { id: flat[i + 1]!, name: flat[i + 2]! } });
+    }
     return gone;
   }
 

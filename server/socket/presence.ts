@@ -27,7 +27,9 @@ export interface ClusterPresence extends Presence {
   restore(): Promise<number>;
   /**
    * Takes a dead node's presence out; returns the (channel, user) pairs no live node has any more.
-   * Atomic: when several nodes reap the same node, each pair is returned to one of them only.
+   * Exclusive per pair: when several nodes reap the same node, each pair is returned to one of
+   * them only. An engine may do it in bounded steps (Redis: CLUSTER_REAP_BATCH per script call),
+   * so a large dead node never blocks the backend for long.
    */
   reap(node: string): Promise<Array<{ channel: string; user: Profile }>>;
 }

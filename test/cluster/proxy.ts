@@ -2,7 +2,8 @@
  * A TCP round-robin proxy in front of several nodes, like a load balancer without sticky
  * sessions: each new connection goes to the next backend; one that refuses the connection is
  * skipped. When a backend dies, the connections it carried are cut, so their clients reconnect
- * (through the proxy, to another node).
+ * (through the proxy, to another node). In front of one Redis, it can lose a command's reply
+ * (`loseReply`).
  */
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -12,6 +13,8 @@ export class RoundRobinProxy {
   readonly routed: number[] = [];
   private next = 0;
   private readonly sockets = new Set<Socket>();
+  /** Set by `loseReply`: the request it waits for, and what to call once its connection is cut. */
+  private trap?: { matches: (request: Buffer) => boolean; cut: () => void };
 
   private constructor(
     private readonly server: Server,
@@ -33,6 +36,15 @@ export class RoundRobinProxy {
 
   url(path: string): string {
     return `ws://127.0.0.1:${this.port}${path}`;
+  }
+
+  /**
+   * The next request (data from a client) that `matches` is forwarded, then nothing more from the
+   * backend reaches that client: once the backend has answered (it ran the request), both sides of
+   * the connection are cut, the answer never delivered. Resolves then.
+   */
+  loseReply(matches: (request: Buffer) => boolean): Promise<void> {
+    return new Promise((resolve) => (this.trap = { matches, cut: resolve }));
   }
 
   async close(): Promise<void> {
@@ -61,6 +73,7 @@ export class RoundRobinProxy {
       this.routed.push(port);
       client.pipe(upstream);
       upstream.pipe(client);
+      client.on('data', (request: Buffer) => this.spring(request, client, upstream));
       client.resume();
     });
     upstream.on('error', () => {
@@ -69,5 +82,22 @@ export class RoundRobinProxy {
     // Either side gone: cut the other, as a load balancer does when a backend dies.
     upstream.once('close', () => connected && client.destroy());
     client.once('close', () => upstream.destroy());
+  }
+
+  /** After pipe's own 'data' listener forwarded `request`: the backend's answer to it is kept back, then the connection cut. */
+  private spring(request: Buffer, client: Socket, upstream: Socket): void {
+    const trap = this.trap;
+    if (!trap?.matches(request)) return;
+    this.trap = undefined;
+    upstream.unpipe(client);
+    // Answered: the backend ran it. A moment more for any part of the answer still on its way.
+    upstream.once('data', () =>
+      setTimeout(() => {
+        client.destroy();
+        upstream.destroy();
+        trap.cut();
+      }, 50),
+    );
+    upstream.resume(); // unpipe paused it
   }
 }
