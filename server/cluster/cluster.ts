@@ -4,7 +4,7 @@ import { EngineBus, type Engine } from '../socket/bus';
 import { redisEngine, type EngineSettings } from './engine';
 import { Keys } from './keys';
 import { RedisBroker } from './redis-broker';
-import { createRedisClusterEngine, connectRedisCluster } from './redis-cluster';
+import { createRedisClusterEngine, connectRedisCluster, shardedSubscriberOptions } from './redis-cluster';
 import { ClusterKeys } from './cluster-keys';
 import { RedisStore } from './redis-store';
 import { withScripts, type ScriptedRedis } from './scripts';
@@ -49,7 +49,7 @@ export function createRedisCluster(o: ClusterOptions): { bus: EngineBus; store: 
   if ('clusterNodes' in o.redis) {
     const keys = new ClusterKeys(o.prefix);
     const pub = connectRedisCluster(o.redis.clusterNodes, o.node, 'pub', o.logger);
-    const shards = connectRedisCluster(o.redis.clusterNodes, o.node, 'sub', o.logger, { shardedSubscribers: true });
+    const shards = connectRedisCluster(o.redis.clusterNodes, o.node, 'sub', o.logger, shardedSubscriberOptions);
     const store = new RedisStore(pub, keys, () => pub.nodes('master'));
     return { bus: new EngineBus(createRedisClusterEngine({ ...o, keys, pub, shards })), store };
   }

@@ -11,6 +11,15 @@ const retryDelayMs = 200;
 /** …this many times (Redis's default cluster-node-timeout alone is 15 s). */
 const retries = 300;
 
+/**
+ * The subscriber client's options. A slot move makes the old master drop our SSUBSCRIBE, and ioredis
+ * then reads the slot map from a random node; read before every master has taken the move, it is
+ * unchanged, and nothing would subscribe us on the new owner again. Reading the map every 2 s
+ * (`slotsRefreshInterval`, off by default in ioredis) heals that: delivery resumes within it, the
+ * gap filled from history.
+ */
+export const shardedSubscriberOptions: IoClusterOptions = { shardedSubscribers: true, slotsRefreshInterval: 2000 };
+
 /** `host:port` (or `[v6]:port`) → what ioredis takes. */
 function hostPort(node: string): { host: string; port: number } {
   const colon = node.lastIndexOf(':');
