@@ -62,6 +62,16 @@ const changes = (f: Frame): Array<[string, boolean, string]> =>
 const isOnline = (userId: string, connected: boolean) => (f: Frame) => changes(f).some(([id, joined]) => id === userId && joined === connected);
 
 /** Sends `m1`…`m<count>` on `channel` through the example route's chat cmd, one every `everyMs`; records when each was sent. */
+/** One RecordingSocket per node given, on `channel` of the example route, open and joined; also added to `into` (closed after the test). */
+async function subscribedOn(nodes: NodeProcess[], channel: string, into: RecordingSocket[]): Promise<RecordingSocket[]> {
+  const subs = nodes.map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
+  into.push(...subs);
+  for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
+  // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
+  await Promise.all(subs.map((s) => s.socket.presence(channel)));
+  return subs;
+}
+
 async function publishNumbered(c: TestClient, channel: string, count: number, everyMs: number, onSent?: (n: number) => void | Promise<void>): Promise<number[]> {
   const sentAt: number[] = [];
   const start = Date.now();
@@ -428,11 +438,7 @@ describe('cluster: Redis restarted mid-stream', function () {
   it('fills from history what a node missed while its subscriber connection was cut (Redis up): nothing lost, no recovery-failed', async () => {
     const channel = 'blip';
     const total = 120;
-    const subs = nodes.map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
-    subscribers.push(...subs);
-    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
-    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
-    await Promise.all(subs.map((s) => s.socket.presence(channel)));
+    const subs = await subscribedOn(nodes, channel, subscribers);
     const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
     await publisher.sync();
     const admin = new Redis(redis.url);
@@ -455,11 +461,7 @@ describe('cluster: Redis restarted mid-stream', function () {
     const channel = 'feed';
     const total = 250;
     const everyMs = 20;
-    const subs = [...nodes, ...nodes].map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
-    subscribers.push(...subs);
-    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
-    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
-    await Promise.all(subs.map((s) => s.socket.presence(channel)));
+    const subs = await subscribedOn([...nodes, ...nodes], channel, subscribers);
     const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
     await publisher.sync();
     let killedAt = 0;
@@ -521,11 +523,8 @@ describe('cluster: Redis restarted mid-stream', function () {
 
   it('at 100 frames a second with the default WS_HISTORY_SIZE: hands on every frame history still holds; loses only what is really gone, after one recovery-failed', async () => {
     const channel = 'fast';
-    const subs = [...nodes, ...nodes].map((n) => ({ node: n.id, socket: new RecordingSocket(n.url(`/example/socket?ch=${channel}`)) }));
-    subscribers.push(...subs.map((s) => s.socket));
-    for (const { socket } of subs) await eventually(() => expect(socket.opens).to.equal(1), 3000);
-    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
-    await Promise.all(subs.map(({ socket }) => socket.socket.presence(channel)));
+    const on = [...nodes, ...nodes];
+    const subs = (await subscribedOn(on, channel, subscribers)).map((socket, i) => ({ node: on[i]!.id, socket }));
     // The publisher is a node of its own, in process: 100 frames a second from one client would be rate limited.
     const publisher = (await startInProcessNode(onRedis(redis), 'c3:', 'r0')).app.sockets!;
     const result = await restartMidStream({
@@ -1040,11 +1039,7 @@ describe('cluster: a publish whose reply was lost, sent again by ioredis', funct
 
   it('stamps, stores and delivers it once: every subscriber gets it once, with one offset', async () => {
     const channel = 'once';
-    const subs = [...nodes, ...nodes].map((n) => new RecordingSocket(n.url(`/example/socket?ch=${channel}`)));
-    subscribers.push(...subs);
-    for (const s of subs) await eventually(() => expect(s.opens).to.equal(1), 3000);
-    // Open is not joined: a request's answer comes after the route channel's join (a Redis SUBSCRIBE).
-    await Promise.all(subs.map((s) => s.socket.presence(channel)));
+    const subs = await subscribedOn([...nodes, ...nodes], channel, subscribers);
     const publisher = await connect(nodes[0]!.url(`/example/socket?ch=${channel}`));
     await publisher.sync();
     // m1 first: Redis then has the publish script, so m2's first send runs it (no NOSCRIPT answer).
