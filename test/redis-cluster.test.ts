@@ -4,7 +4,7 @@
  * steady stream, a slot moved to another master and a master killed (kill -9) while its replica
  * takes over: the measured figures of docs/cluster.md ("Redis Cluster"). The engine contract runs
  * against this engine in test/engine-contract.test.ts, and the scenarios with three node processes
- * (delivery, presence, status, resume after kill -9 of a node) in test/cluster.test.ts.
+ * (delivery, presence, status, resume after kill -9 of a node, a master failover) in test/cluster.test.ts.
  */
 import { expect } from 'chai';
 import { Cluster } from 'ioredis';

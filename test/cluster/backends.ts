@@ -18,6 +18,10 @@ export function onRedis(redis: RedisServer): BackendAddress {
   return { env: { REDIS_URL: redis.url }, connection: { redisUrl: redis.url } };
 }
 
+export function onRedisCluster(servers: RedisClusterServers): BackendAddress {
+  return { env: { REDIS_CLUSTER_NODES: servers.nodes }, connection: { clusterNodes: servers.nodes.split(',') } };
+}
+
 export interface RunningBackend extends BackendAddress {
   /** Kills its redis-server processes. */
   close(): Promise<void>;
@@ -41,7 +45,7 @@ export const backends: Backend[] = [
     name: 'a Redis Cluster',
     async start() {
       const servers = await RedisClusterServers.start();
-      return { env: { REDIS_CLUSTER_NODES: servers.nodes }, connection: { clusterNodes: servers.nodes.split(',') }, close: () => servers.close() };
+      return { ...onRedisCluster(servers), close: () => servers.close() };
     },
   },
 ];
