@@ -5,7 +5,7 @@ export { Socket, type SocketOptions, type WebSocketConstructor, type WebSocketLi
 // share: it imports nothing, so it adds no server code or zod to the bundle.
 export { CloseCode, ErrorCode } from '../server/socket/errors';
 // Types only: the browser bundle must never pull in server code or zod.
-export type { Message, PresenceDiff, PresenceUser, Ref } from '../server/socket/message';
+export type { Message, Notice, PresenceDiff, PresenceUser, Ref } from '../server/socket/message';
 export type { AnyProtocol, ClientFrame, ClientParam, Protocol, ReplyOf, ServerFrame } from '../server/socket/protocol';
 export { closeStatus } from './close-status';
 export { SnapshotSync, type SnapshotSyncOptions } from './snapshot';

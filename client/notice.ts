@@ -1,4 +1,4 @@
-import { noticeLevels, type Notice } from '../server/socket/message';
+import { noticeLevels, type Notice } from '../server/socket/notice';
 
 let banner: HTMLElement | undefined;
 

@@ -1,4 +1,7 @@
 import { ErrorCode, SocketError } from './errors';
+import type { Notice } from './notice';
+
+export { noticeLevels, type Notice } from './notice';
 
 /** A frame on the wire, both directions: `{channel, cmd, param, ref?}` as JSON text. */
 export interface Message<Cmd extends string = string, Param = unknown> {
@@ -43,13 +46,6 @@ export interface BuiltinServerParams {
   notice: Notice;
 }
 
-/** How a notice is shown; `info` when absent. */
-export const noticeLevels = ['info', 'warning', 'error'] as const;
-/** The `notice` frame's param: plain text (shown as text, never HTML). */
-export interface Notice {
-  text: string;
-  level?: (typeof noticeLevels)[number];
-}
 /** Commands the service itself answers, whatever the route's handler: cmd → param (the client Socket sends them typed by this). */
 export interface BuiltinClientParams {
   /** With `since`, what was missed after that position is replayed first (or recovery-failed). */
