@@ -73,6 +73,24 @@ async function subscribedOn(nodes: NodeProcess[], channel: string, into: Recordi
   return subs;
 }
 
+/**
+ * Waits until every subscriber got message `total` (delivery resumed by itself), checks each got
+ * its messages in order and once whatever was lost, and returns the messages some subscriber never got.
+ */
+async function resumedInOrder(subs: RecordingSocket[], channel: string, total: number, timeoutMs: number): Promise<number[]> {
+  await eventually(() => {
+    for (const s of subs) expect(s.numbers(channel), 'delivery resumes by itself').to.include(total);
+  }, timeoutMs, 50);
+  await sleep(300); // anything duplicated would have arrived by now
+  const lost = new Set<number>();
+  for (const [i, s] of subs.entries()) {
+    const got = s.numbers(channel);
+    expect(got, `subscriber ${i} in order, once`).to.deep.equal([...new Set(got)].sort((a, b) => a - b));
+    for (const n of range(1, total)) if (!got.includes(n)) lost.add(n);
+  }
+  return [...lost].sort((a, b) => a - b);
+}
+
 async function publishNumbered(c: TestClient, channel: string, count: number, everyMs: number, onSent?: (n: number) => void | Promise<void>): Promise<number[]> {
   const sentAt: number[] = [];
   const start = Date.now();
@@ -481,24 +499,12 @@ describe('cluster: Redis restarted mid-stream', function () {
     });
     await restarting;
     const lastSent = sentAt[total]!;
-    // Delivery resumed: the last message reaches everyone.
-    await eventually(() => {
-      for (const s of subs) expect(s.numbers(channel)).to.include(total);
-    }, 10_000, 50);
-    await sleep(300);
-    const lost = new Set<number>();
-    for (const [i, s] of subs.entries()) {
-      const got = s.numbers(channel);
-      // Never twice, never out of order, whatever was lost.
-      expect(got, `subscriber ${i} in order, once`).to.deep.equal([...new Set(got)].sort((a, b) => a - b));
-      for (const n of range(1, total)) if (!got.includes(n)) lost.add(n);
-    }
-    const lostList = [...lost].sort((a, b) => a - b);
+    const lostList = await resumedInOrder(subs, channel, total, 10_000);
     const rel = (t: number) => t - killedAt;
     const firstLost = lostList[0];
     const lastLost = lostList[lostList.length - 1];
     const perSubscriber = subs.map((s) => total - s.numbers(channel).length);
-    const recovered = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= restartedAt && !lost.has(n)).length;
+    const recovered = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= restartedAt && !lostList.includes(n)).length;
     const sentDuringOutage = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= restartedAt).length;
     // Each subscriber's longest wait between two chat frames, and its first chat frame once Redis was back.
     const chatTimes = subs.map((s) => s.receivedAt.filter((_, i) => s.frames[i]!.cmd === 'chat'));
@@ -593,17 +599,7 @@ describe('cluster: a Redis Cluster master killed mid-stream', function () {
     });
     await promoting;
     expect(sentAt[total]! - promotedAt, 'the stream went on well past the promotion').to.be.greaterThan(1500);
-    await eventually(() => {
-      for (const s of subs) expect(s.numbers(channel), 'delivery resumes by itself').to.include(total);
-    }, 15_000, 50);
-    await sleep(300); // anything duplicated would have arrived by now
-    const lost = new Set<number>();
-    for (const [i, s] of subs.entries()) {
-      const got = s.numbers(channel);
-      expect(got, `subscriber ${i} in order, once`).to.deep.equal([...new Set(got)].sort((a, b) => a - b));
-      for (const n of range(1, total)) if (!got.includes(n)) lost.add(n);
-    }
-    const lostList = [...lost].sort((a, b) => a - b);
+    const lostList = await resumedInOrder(subs, channel, total, 15_000);
     const sentInWindow = range(1, total).filter((n) => sentAt[n]! >= killedAt && sentAt[n]! <= promotedAt).length;
     const chatTimes = subs.map((s) => s.receivedAt.filter((_, i) => s.frames[i]!.cmd === 'chat'));
     const stalls = chatTimes.map((times) => times.slice(1).reduce((m, t, i) => Math.max(m, t - times[i]!), 0));
