@@ -36,10 +36,12 @@ export async function openPage(browser: Browser, url: string): Promise<Opened> {
 /**
  * Like openPage, with a switch on the page's WebSocket connections: while `outage.on`, every
  * (re)connect is refused (1011). The failed connections log console errors, so only page errors count.
+ * `prepare` runs on the context before the page loads (an init script, say).
  */
-export async function openSwitchedPage(browser: Browser, url: string): Promise<Opened & { outage: { on: boolean } }> {
+export async function openSwitchedPage(browser: Browser, url: string, prepare?: (context: BrowserContext) => Promise<unknown>): Promise<Opened & { outage: { on: boolean } }> {
   const outage = { on: false };
   const opened = await newPage(browser, false);
+  await prepare?.(opened.context);
   // Routed before the page loads: the page's Socket keeps the WebSocket constructor it found then.
   await opened.context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
   await opened.page.goto(url);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { roomChannel } from '../../server/features/chat/chat';
-import { launchBrowser } from '../browser';
+import { launchBrowser, openSwitchedPage } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 describe('example pages closed or reconnecting', function () {
@@ -15,7 +15,7 @@ describe('example pages closed or reconnecting', function () {
   let t: TestApp;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-  const errors: string[] = [];
+  const errors: string[][] = [];
 
   before(async () => {
     execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
@@ -26,7 +26,7 @@ describe('example pages closed or reconnecting', function () {
     for (const c of contexts) await c.close();
     await browser?.close();
     await closeAll();
-    expect(errors, 'page errors').to.deep.equal([]);
+    expect(errors.flat(), 'page errors').to.deep.equal([]);
   });
 
   /**
@@ -34,14 +34,11 @@ describe('example pages closed or reconnecting', function () {
    * pinned near 1 so the backoff delays are their ceilings (≈ 0.5, 1, 2, 4 s…), not luck.
    */
   async function chat(room: string, name: string): Promise<{ page: Page; outage: { on: boolean } }> {
-    const outage = { on: false };
-    const context = await browser.newContext();
+    const { context, page, errors: pageErrors, outage } = await openSwitchedPage(browser, t.httpUrl(`/examples/chat?room=${room}&name=${name}`), (c) =>
+      c.addInitScript(() => (Math.random = () => 0.99)),
+    );
     contexts.push(context);
-    await context.addInitScript(() => (Math.random = () => 0.99));
-    await context.routeWebSocket(/\/socket/, (ws) => (outage.on ? ws.close({ code: 1011, reason: 'test outage' }) : ws.connectToServer()));
-    const page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(t.httpUrl(`/examples/chat?room=${room}&name=${name}`));
+    errors.push(pageErrors);
     await page.locator('#status[data-state="connected"]').waitFor();
     await page.locator('#user-list .chat-you').waitFor();
     return { page, outage };
