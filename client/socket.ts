@@ -183,7 +183,7 @@ export class Socket<P extends Protocol<any, any, any> = AnyProtocol> {
     void this.open();
   }
 
-  /** Closes for good: no reconnect. Pending requests still settle by their timeout. */
+  /** Closes for good: no reconnect. Pending requests settle by their timeout; retry-safe ones reject at once (`disconnected`). */
   disconnect(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);

@@ -11,7 +11,8 @@ export class SafeHtml {
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
-function escapeHtml(s: string): string {
+/** The text as HTML text: `& < > " ' \`` as entities. */
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => entities[c]!);
 }
 

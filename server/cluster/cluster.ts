@@ -35,7 +35,7 @@ export interface RedisEngineOptions extends EngineSettings {
   sub: ScriptedRedis;
 }
 
-/** The engine's three seams on one Redis: RedisBroker, RedisPresence, and the registry over RedisLiveness. */
+/** The engine's seams on one Redis: RedisBroker, RedisPresence, the registry over RedisLiveness, and RedisLedger. */
 export function createRedisEngine(o: RedisEngineOptions): Engine {
   const broker = new RedisBroker(o.pub, o.sub, { node: o.node, keys: o.keys, history: o.history, logger: o.logger });
   return redisEngine(broker, o.pub, o.keys, o);

@@ -60,7 +60,7 @@ export interface RedisClusterEngineOptions extends EngineSettings {
   shards: Cluster;
 }
 
-/** The engine's three seams on a Redis Cluster: ShardedBroker, RedisPresence, and the registry over RedisLiveness. */
+/** The engine's seams on a Redis Cluster: ShardedBroker, RedisPresence, the registry over RedisLiveness, and RedisLedger. */
 export function createRedisClusterEngine(o: RedisClusterEngineOptions): Engine {
   const broker = new ShardedBroker(o.pub, o.shards, { node: o.node, keys: o.keys, history: o.history, logger: o.logger });
   return redisEngine(broker, o.pub, o.keys, o);

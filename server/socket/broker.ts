@@ -4,8 +4,9 @@ import type { ControlMessage } from './registry';
 /**
  * The Broker seam (Centrifuge's Broker): moving frames between nodes, per channel, user,
  * connection or to everyone, with channel history, positions and recovery. One of the engine's
- * three seams (bus.ts puts them together): presence is Presence's (presence.ts), liveness and
- * requests between nodes the NodeRegistry's (registry.ts).
+ * four seams (bus.ts puts them together): presence is Presence's (presence.ts), liveness and
+ * requests between nodes the NodeRegistry's (registry.ts), retry-safe answers the RetryLedger's
+ * (retry-ledger.ts).
  *
  * An engine implements it once: server/engine/memory.ts in process, server/cluster/redis-broker.ts
  * over Redis pub/sub. test/engine-contract.test.ts holds every implementation to this contract.

@@ -10,7 +10,7 @@ import type { RemoteStatus, Status } from './status';
 export type { DisconnectTarget, Target, Topic } from './broker';
 
 /**
- * The engine: what the service needs from outside the process, as three seams with their own
+ * The engine: what the service needs from outside the process, as four seams with their own
  * contracts (in the style of Centrifuge's engine):
  * - `broker` (broker.ts): frames between nodes per channel, user, connection or to all, with
  *   history, positions and recovery;
@@ -71,10 +71,14 @@ export class EngineBus implements Bus {
   readonly retries?: RetryLedger;
   private delivery?: Delivery;
 
-  constructor(readonly engine: Engine) {
+  constructor(
+    readonly engine: Engine,
+    /** The only node there is: no other node can see a retry, so none is asked (no round trip before a retry-safe frame). */
+    alone = false,
+  ) {
     this.history = engine.broker;
     this.presence = engine.presence;
-    this.retries = engine.retries;
+    this.retries = alone ? undefined : engine.retries;
   }
 
   async start(delivery: Delivery): Promise<void> {
@@ -121,12 +125,10 @@ export class EngineBus implements Bus {
 /** The single-process engine: the memory engine on a backend of its own. Publishing is delivering. */
 export class LocalBus extends EngineBus {
   private readonly backend: MemoryBackend;
-  /** No other node can see a retry: no round trip before a retry-safe frame runs. */
-  override readonly retries = undefined;
 
   constructor(history: HistoryOptions = historyDefaults) {
     const backend = new MemoryBackend(history);
-    super(createMemoryEngine({ node: 'local', backend }));
+    super(createMemoryEngine({ node: 'local', backend }), true);
     this.backend = backend;
   }
 

@@ -42,13 +42,14 @@ export function defineHandler<P extends Protocol<any, any, any>>(protocol: P, co
       const fn = Object.hasOwn(fns, cmd) ? fns[cmd] : undefined;
       if (!schema || !fn) throw new SocketError(ErrorCode.unknownCmd, `unknown cmd "${cmd}"`);
       const parsed = schema.safeParse(param);
-      if (!parsed.success) throw new SocketError(ErrorCode.invalidParam, describeIssues(cmd, parsed.error));
+      if (!parsed.success) throw new SocketError(ErrorCode.invalidParam, describeIssues('param', cmd, parsed.error));
       return fn(sockets, session, parsed.data, { channel: frame.channel, ref: frame.ref, log });
     },
   };
 }
 
-function describeIssues(cmd: string, error: z.ZodError): string {
-  const parts = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : 'param'}: ${i.message}`);
-  return `invalid param for "${cmd}": ${parts.join('; ')}`;
+/** A schema's first issues in one line, for an `invalid_param` error: `invalid param for "say": text: too long`. */
+export function describeIssues(what: string, name: string, error: { issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }> }): string {
+  const parts = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.map(String).join('.') : what}: ${i.message}`);
+  return `invalid ${what} for "${name}": ${parts.join('; ')}`;
 }

@@ -7,7 +7,7 @@ export type { Authenticator, Identity } from './auth';
 export { JwtAuthenticator, type JwtOptions } from './auth';
 export type { Codec } from './codec';
 export { CloseCode, ErrorCode, SocketError } from './errors';
-export { defineHandler, type CommandContext, type Commands, type Hooks } from './handler';
+export { defineHandler, describeIssues, type CommandContext, type Commands, type Hooks } from './handler';
 export { HttpError } from './http-error';
 export type { Log } from './log';
 export { socketDefaults, type SocketLimits } from './limits';

@@ -2,6 +2,7 @@ import { type Codec, ErrorCode, FrameError, type Message, parseObject, type Serv
 import { BASE_TYPE, type BasePage, basePages, pageTakes } from './base-pages';
 import { roomChannel, roomOf, roomPattern, type ChatMessage } from './chat';
 import type { ChatProtocol } from './protocol';
+import { escapeHtml } from '../../../views/html';
 
 /** A frame in Base Framework's dialect: `{type, content, room?, nickname?}` plus a few per-type fields. */
 export interface BaseFrame {
@@ -21,11 +22,10 @@ function toBaseMessage(m: ChatMessage, room: string | undefined): BaseFrame {
   return { type: 'message', content: m.text, ...(room === undefined ? {} : { room }), nickname: m.name, userId: m.userId, id: m.id, time: m.time };
 }
 
-const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (s: unknown) => (typeof s === 'string' ? s.replace(/[&<>"']/g, (c) => htmlEscapes[c]!) : s);
+const escapeText = (s: unknown) => (typeof s === 'string' ? escapeHtml(s) : s);
 /** kanban.html puts a card's title, description and assignee into innerHTML: it gets them as HTML text. */
 const escapeTask = (t: unknown) =>
-  typeof t === 'object' && t !== null ? { ...t, title: escapeHtml((t as Record<string, unknown>).title), description: escapeHtml((t as Record<string, unknown>).description), assignee: escapeHtml((t as Record<string, unknown>).assignee) } : t;
+  typeof t === 'object' && t !== null ? { ...t, title: escapeText((t as Record<string, unknown>).title), description: escapeText((t as Record<string, unknown>).description), assignee: escapeText((t as Record<string, unknown>).assignee) } : t;
 
 /**
  * Base Framework's WebSocket dialect for the chat handler, translated at the edge: a Base client
@@ -137,5 +137,3 @@ export class BaseCodec implements Codec {
 
 /** One codec per Base page, shared by every connection of that page (encoding is per codec instance per delivery). */
 export const baseCodecs: Readonly<Record<BasePage, BaseCodec>> = Object.fromEntries(basePages.map((p) => [p, new BaseCodec(p)])) as Record<BasePage, BaseCodec>;
-/** The codec of a client of Base's protocol that is none of Base's pages: every frame, as Base's hub sends. */
-export const baseCodec = baseCodecs.generic;

@@ -1,4 +1,4 @@
-import { ErrorCode, type Session, SocketError, type Sockets, Throttle } from '../../socket';
+import { describeIssues, ErrorCode, type Session, SocketError, type Sockets, Throttle } from '../../socket';
 import type { StateStore } from '../../store/store';
 import type { Thresholds } from '../monitor/metrics';
 import { baseReplay, clearFromBase, lineFromBase } from '../draw/base-bridge';
@@ -29,8 +29,7 @@ const chatTypes = new Set(['message', 'chat', 'typing', 'private', 'nickname', '
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, type: string, content: unknown): T {
   const r = schema.safeParse(content);
   if (r.success) return r.data;
-  const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.map(String).join('.') : 'content'}: ${i.message}`);
-  throw new SocketError(ErrorCode.invalidParam, `invalid content for "${type}": ${issues.join('; ')}`);
+  throw new SocketError(ErrorCode.invalidParam, describeIssues('content', type, r.error));
 }
 
 /**

@@ -81,9 +81,4 @@ export class BaseState {
       return cells;
     });
   }
-
-  /** Forgets a room's Base state (its chat room was recycled). */
-  async forget(room: string): Promise<void> {
-    await Promise.all([this.store.delete(baseKeys.tasks(room)), this.store.delete(baseKeys.cells(room))]);
-  }
 }

@@ -18,9 +18,9 @@ export const MAX_MESSAGE_LENGTH = 2000;
 export const MAX_NICKNAME_LENGTH = 32;
 /** Nicknames kept in the store; setting one past it forgets the least recently set. */
 export const MAX_NICKNAMES = 10_000;
-/** How long a typing indicator lasts without a refresh: clients drop it after this. */
 /** A room's user list and the room directory go out at most this often (handler.ts). */
 export const LIST_INTERVAL_MS = 250;
+/** How long a typing indicator lasts without a refresh: clients drop it after this. */
 export const TYPING_TTL_MS = 4000;
 /** Typing frames closer together than this from one connection are dropped by the server. */
 export const TYPING_MIN_INTERVAL_MS = 500;
