@@ -448,4 +448,37 @@ describe('Base pages over /api/ws (their real frames)', function () {
       expect(drawer.c.isOpen).to.equal(true);
     });
   });
+
+  describe('bounded state', () => {
+    // Base's pages read no `error` frame, so a client of Base's protocol that is none of them (it gets everything) sends the one too many.
+    it('refuses a card past a full board and a cell past a full sheet with limit_exceeded, and relays neither', async () => {
+      const room = uniqueRoom('full');
+      const board = await open(connectPaths.kanban('Alice', room), new KanbanPage());
+      const watcher = await open(connectPaths.kanban('Bob', room), new KanbanPage());
+      const tool = await open(`/api/ws?id=tool-1&room=${room}`, new ChatPage());
+      for (let i = 0; i < baseLimits.maxTasks; i++) board.send(send.addTask({ id: `task_${i}`, title: `card ${i}`, column: 'todo' }, 'Alice', room));
+      await eventually(() => expect(watcher.page.ids().todo).to.have.length(baseLimits.maxTasks), 10_000);
+      tool.send(send.addTask({ id: 'task_over', title: 'one too many', column: 'todo' }, 'Tool', room));
+      const refused = await tool.waitFor((f) => f.type === 'error');
+      expect(refused).to.deep.include({ code: 'limit_exceeded', content: `a board holds at most ${baseLimits.maxTasks} cards` });
+      await sleep(100);
+      expect(watcher.page.find('task_over')).to.equal(undefined);
+
+      const sheetRoom = uniqueRoom('fullsheet');
+      const sheet = await open(connectPaths.sheet('Alice', sheetRoom), new SheetPage('Alice'));
+      const sheetTool = await open(`/api/ws?id=tool-2&room=${sheetRoom}`, new ChatPage());
+      const cellsFull = baseLimits.maxSheetChars / baseLimits.maxCellLength;
+      const value = 'x'.repeat(baseLimits.maxCellLength);
+      // 100 full cells: spreadsheet.html's 10 × 10 grid, filled.
+      for (let i = 0; i < cellsFull; i++) sheet.send(send.cellUpdate(i % 10, Math.floor(i / 10), value));
+      await eventually(() => expect(sheet.page.cells.size).to.equal(cellsFull), 10_000);
+      sheetTool.send(send.cellUpdate(20, 20, value));
+      const full = await sheetTool.waitFor((f) => f.type === 'error');
+      expect(full).to.deep.include({ code: 'limit_exceeded', content: `a sheet holds at most ${baseLimits.maxSheetChars} characters` });
+      const late = await open(connectPaths.sheet('Carol', sheetRoom), new SheetPage('Carol'));
+      late.send(send.requestData());
+      const kept = await late.waitFor((f) => f.type === 'full_update');
+      expect((kept.content as Array<{ id: string }>).map((c) => c.id)).to.have.length(cellsFull).and.not.include('20-20');
+    });
+  });
 });
