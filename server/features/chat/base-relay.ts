@@ -41,7 +41,6 @@ function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | 
  */
 export class BaseRelay {
   private readonly state: BaseState;
-  private readonly pages = new WeakMap<Session, BasePage>();
   /** Connections whose first `code_update` (editor.html sends its template on open) was handled. */
   private readonly coded = new WeakSet<Session>();
   /** Each connection's newest cursor frame not yet relayed, sent by `cursors` (at most one per cursorIntervalMs). */
@@ -212,7 +211,6 @@ export class BaseRelay {
    * editor.html's template is answered with the room's text (code()).
    */
   async welcome(svc: Sockets, conn: Session, page: BasePage): Promise<void> {
-    this.pages.set(conn, page);
     const room = roomOf(conn.channel);
     if (room === undefined) return;
     switch (page) {
@@ -234,7 +232,7 @@ export class BaseRelay {
 
   /** A Base connection closed: its stroke in progress is committed, its metrics and held-back cursor stop. */
   async closed(svc: Sockets, conn: Session): Promise<void> {
-    if (this.pages.get(conn) === 'monitor') this.monitor?.remove(conn.id);
+    this.monitor?.remove(conn.id); // nothing for a connection that does not watch
     this.cursors.forget(conn);
     this.pendingCursor.delete(conn);
     const timer = this.idle.get(conn.id);
