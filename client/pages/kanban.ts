@@ -8,6 +8,7 @@ import type { ClientParam, ServerFrame } from '../../server/socket/protocol';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
 import { showNotice } from '../notice';
+import { ActionNotice, short } from './action-notice';
 import { PresenceList } from '../presence';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
@@ -21,7 +22,7 @@ const boardEl = byId('board');
 const statusEl = byId('status');
 const versionEl = byId('board-version');
 const usersEl = byId<HTMLUListElement>('users');
-const noticeEl = byId('notice');
+const notice = new ActionNotice(byId('notice'), 6000, 'kb-undo');
 const nameInput = byId<HTMLInputElement>('name-input');
 
 let board: Board | undefined;
@@ -84,16 +85,16 @@ function apply(frame: Frame): void {
       // Someone else's delete or undo is told (this page's own are in its undo notice).
       if (op.type === 'delete' && !ownChanges.has(op.card)) {
         const text = before.cards[op.card]?.text ?? op.card;
-        notify(editors.delete(op.card) ? `${by} deleted the card you were editing ("${short(text)}").` : `${by} deleted "${short(text)}".`);
+        notice.show(editors.delete(op.card) ? `${by} deleted the card you were editing ("${short(text)}").` : `${by} deleted "${short(text)}".`);
       } else if (op.type === 'restore' && !ownChanges.has(op.card.id)) {
-        notify(`${by} restored "${short(op.card.text)}".`);
+        notice.show(`${by} restored "${short(op.card.text)}".`);
       }
       return render();
     }
     case 'presence-diff':
       return void people.apply(frame.param);
     case 'error':
-      return notify(frame.param.message);
+      return notice.show(frame.param.message);
   }
 }
 
@@ -127,7 +128,7 @@ async function command<K extends 'add' | 'edit' | 'move' | 'delete' | 'restore'>
     return true;
   } catch (e) {
     const code = e instanceof RequestError ? e.code : '';
-    notify(`Not saved: ${(e as Error).message}`);
+    notice.show(`Not saved: ${(e as Error).message}`);
     if (code === 'not_found') void snapshot.sync();
     return false;
   }
@@ -156,8 +157,6 @@ function moveBy(cardId: string, dColumn: number, dRow: number): void {
 const confirming = new Set<string>();
 /** Cards this page is deleting or restoring: their ops are not announced to this page as someone else's. */
 const ownChanges = new Set<string>();
-const short = (text: string) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
-
 /** The ✕ button or the Delete key: asks first, in the card (Escape or Cancel keeps it). */
 function askDelete(cardId: string): void {
   if (!board?.cards[cardId]) return;
@@ -182,9 +181,9 @@ async function deleteCard(cardId: string): Promise<void> {
   const ok = await command('delete', { card: cardId, version: card.version });
   ownChanges.delete(cardId);
   if (!ok) return;
-  notify(`Deleted "${short(card.text)}".`, { label: 'Undo', run: () => void restoreCard(cardId, card.text) }, undoMs);
+  notice.show(`Deleted "${short(card.text)}".`, { label: 'Undo', run: () => void restoreCard(cardId, card.text) }, undoMs);
   // The focused card is gone: a keyboard user lands on Undo rather than nowhere.
-  if (document.activeElement === document.body) noticeEl.querySelector('button')?.focus();
+  if (document.activeElement === document.body) notice.el.querySelector('button')?.focus();
 }
 
 async function restoreCard(cardId: string, text: string): Promise<void> {
@@ -192,7 +191,7 @@ async function restoreCard(cardId: string, text: string): Promise<void> {
   const ok = await command('restore', { card: cardId });
   ownChanges.delete(cardId);
   if (ok) {
-    notify(`Restored "${short(text)}".`);
+    notice.show(`Restored "${short(text)}".`);
     focusAfter = cardId;
     render();
   }
@@ -425,25 +424,6 @@ function renderUsers(): void {
       return li;
     }),
   );
-}
-
-let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-/** A notice (names and card text as text), with an optional button (Undo) that lasts as long as it does. */
-function notify(text: string, action?: { label: string; run: () => void }, ms = 6000): void {
-  const children: Array<string | HTMLElement> = [text];
-  if (action) {
-    const b = el('button', 'secondary kb-undo', action.label);
-    b.type = 'button';
-    b.addEventListener('click', () => {
-      noticeEl.hidden = true;
-      action.run();
-    });
-    children.push(' ', b);
-  }
-  noticeEl.replaceChildren(...children);
-  noticeEl.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => (noticeEl.hidden = true), ms);
 }
 
 // ---- interaction -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type { RequestError } from '../request';
 import { Socket } from '../socket';
 import { connectionUi } from '../connection-ui';
 import { showNotice } from '../notice';
+import { ActionNotice, short } from './action-notice';
 import { showLostState, SnapshotSync, StateGeneration } from '../snapshot';
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -16,7 +17,7 @@ const wrap = byId('grid-wrap');
 const formula = byId<HTMLInputElement>('formula');
 const nameBox = byId('name-box');
 const statusEl = byId('status');
-const noticeEl = byId('notice');
+const notice = new ActionNotice(byId('notice'), 8000);
 const peopleEl = byId('people');
 const room = root.dataset.room ?? 'lobby';
 /** The display name: from ?name=, else the one last set on any example page. The server cleans it. */
@@ -122,7 +123,7 @@ function apply(list: CellView[]): void {
   for (const c of list) {
     const known = cells.get(c.ref);
     if (known && known.rev > c.rev) continue;
-    if (known?.input && !c.input && !pending.has(c.ref)) notice(`${c.by ?? 'Someone'} cleared ${c.ref} (it held "${short(known.input)}").`);
+    if (known?.input && !c.input && !pending.has(c.ref)) notice.show(`${c.by ?? 'Someone'} cleared ${c.ref} (it held "${short(known.input)}").`);
     cells.set(c.ref, c);
     renderCell(c.ref);
   }
@@ -212,12 +213,12 @@ function commit(ref: string, input: string, base = versionOf(ref)): void {
       const { cell } = await socket.request('', 'edit', { ref, input, base: from });
       ownEdits.set(ref, { from, to: cell.version });
       apply([cell]);
-      if (input === '' && was !== '') notice(`Cleared ${ref} (it held "${short(was)}").`, { label: 'Undo', run: () => commit(ref, was, cell.version) }, UNDO_MS);
-      else hideNotice();
+      if (input === '' && was !== '') notice.show(`Cleared ${ref} (it held "${short(was)}").`, { label: 'Undo', run: () => commit(ref, was, cell.version) }, UNDO_MS);
+      else notice.hide();
     } catch (e) {
       const err = e as RequestError;
       if (err.code === 'conflict') keepRefused(ref, input);
-      else notice(`Not saved (${err.code}): ${err.message}`);
+      else notice.show(`Not saved (${err.code}): ${err.message}`);
     } finally {
       td.classList.remove('pending');
     }
@@ -228,8 +229,6 @@ function commit(ref: string, input: string, base = versionOf(ref)): void {
 
 /** How long the Undo of a cleared cell is offered. */
 const UNDO_MS = 10_000;
-const short = (text: string) => (text.length > 40 ? `${text.slice(0, 39)}…` : text);
-
 /**
  * An edit refused as a conflict: the newer cell is shown (the server sent it first) and the
  * notice says what it holds now. The user's text goes back into the cell's editor on that newer
@@ -244,30 +243,9 @@ function keepRefused(ref: string, input: string): void {
     select(ref);
     startEdit(input);
   };
-  if (editor || document.activeElement === formula) return notice(what, { label: 'Edit my text again', run: reopen }, UNDO_MS);
+  if (editor || document.activeElement === formula) return notice.show(what, { label: 'Edit my text again', run: reopen }, UNDO_MS);
   reopen();
-  notice(`${what} Your text is back in the cell: Enter saves it over theirs, Esc drops it.`, undefined, UNDO_MS);
-}
-
-let noticeTimer: ReturnType<typeof setTimeout> | undefined;
-/** Shows a notice (user text as text), with an optional button that lasts as long as it does. */
-function notice(text: string, action?: { label: string; run: () => void }, ms = 8000): void {
-  const children: Array<string | HTMLElement> = [text];
-  if (action) {
-    const b = Object.assign(document.createElement('button'), { type: 'button', className: 'secondary', textContent: action.label });
-    b.addEventListener('click', () => {
-      hideNotice();
-      action.run();
-    });
-    children.push(' ', b);
-  }
-  noticeEl.replaceChildren(...children);
-  noticeEl.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(hideNotice, ms);
-}
-function hideNotice(): void {
-  noticeEl.hidden = true;
+  notice.show(`${what} Your text is back in the cell: Enter saves it over theirs, Esc drops it.`, undefined, UNDO_MS);
 }
 
 // ---------- presence ----------
@@ -415,7 +393,7 @@ const socket = new Socket<SheetProtocol>({
   onMessage: (frame) => showNotice(frame) || snapshot.receive(frame),
   // Refused edits are shown by commit(); anything else unexpected goes to the notice.
   onError: (service, error) => {
-    if (service !== 'server') notice(`${service}: ${error}`);
+    if (service !== 'server') notice.show(`${service}: ${error}`);
   },
 });
 
