@@ -67,7 +67,8 @@ export function roomAuthorize(session: Session, channel: string, action: Channel
 export interface RoomRouteSpec {
   /** Room channels are `<namespace>:<room>`; the route owns the namespace (its `namespace` option). */
   namespace: string;
-  handler: Handler;
+  /** The handler, or the handler for the URL (one route speaking to several kinds of client). */
+  handler: Handler | ((url: URL) => Handler);
   /** The room when the URL names none. Default `lobby`. */
   defaultRoom?: string;
   /** Query parameters that may name the room, the first non-empty one wins. Default `room`. */
@@ -82,9 +83,9 @@ export interface RoomRouteSpec {
    * Runs with the valid room before the upgrade, e.g. to create it or to cap the number of rooms:
    * throw HttpError to refuse the connection with that status.
    */
-  open?: (room: string) => void | Promise<void>;
-  /** Another JSON dialect at the edge (see codec.ts). */
-  codec?: Codec;
+  open?: (room: string, url: URL) => void | Promise<void>;
+  /** Another JSON dialect at the edge (see codec.ts), or the one for the URL. */
+  codec?: Codec | ((url: URL) => Codec | undefined);
   /**
    * The route's other options (rate limit, presence updates, authenticator…). `anonymous`
    * defaults to whether `guest` is given; `namespace` and `authorize` are the room route's own.
@@ -110,8 +111,13 @@ export function roomRoute(sockets: Pick<Sockets, 'route'>, path: string, spec: R
     path,
     async (req, url, identity) => {
       const room = socketRoom(url, fallback, query);
-      await open?.(room);
-      return { channel: `${namespace}:${room}`, profile: identity?.profile ?? guest?.(req, url), handler, codec };
+      await open?.(room, url);
+      return {
+        channel: `${namespace}:${room}`,
+        profile: identity?.profile ?? guest?.(req, url),
+        handler: typeof handler === 'function' ? handler(url) : handler,
+        codec: typeof codec === 'function' ? codec(url) : codec,
+      };
     },
     options,
   );

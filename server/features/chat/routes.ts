@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { chatPage } from '../../../views/examples/chat';
-import { type Handler, HttpError, type Profile, roomAuthorize, roomRoute, socketRoom } from '../../socket';
+import { type Handler, HttpError, type Profile, roomRoute } from '../../socket';
 import { drawLimits } from '../draw/canvas';
 import { MAX_DOC_BYTES } from '../editor/limits';
 import type { Feature } from '../feature';
@@ -124,15 +124,15 @@ export const chatFeature: Feature = ({ router, sockets, store, guests, config })
   // service before the route runs (refused with 401 when invalid or when no JWT is configured);
   // without one the client is a guest.
   for (const path of ['/api/ws', '/ws']) {
-    svc.route(
-      path,
-      async (req, url, identity) => {
-        const name = socketRoom(url, DEFAULT_ROOM, ['room', 'channel']);
-        const page = basePageOf(url);
-        await (opensChatRoom(page) ? openRoom(name) : openBaseRoom(name));
-        return { channel: roomChannel(name), profile: identity?.profile ?? baseProfile(req, url), handler: baseHandlers[page], codec: baseCodecs[page] };
-      },
-      { anonymous: true, namespace: 'chat', authorize: roomAuthorize, rateLimit },
-    );
+    roomRoute(svc, path, {
+      namespace: 'chat',
+      defaultRoom: DEFAULT_ROOM,
+      query: ['room', 'channel'],
+      handler: (url) => baseHandlers[basePageOf(url)],
+      codec: (url) => baseCodecs[basePageOf(url)],
+      guest: baseProfile,
+      open: (name, url) => (opensChatRoom(basePageOf(url)) ? openRoom(name) : openBaseRoom(name)),
+      options: { rateLimit },
+    });
   }
 };
