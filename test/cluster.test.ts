@@ -12,7 +12,7 @@ import { Keys } from '../server/cluster/keys';
 import { RedisStore } from '../server/cluster/redis-store';
 import { withScripts } from '../server/cluster/scripts';
 import { fromBase64, toBase64 } from '../server/features/editor/document';
-import { MemoryHistory, type Position } from '../server/socket/history';
+import { completeFrames, MemoryHistory, type Position } from '../server/socket/history';
 import type { SocketError } from '../server/socket/errors';
 import type { Status } from '../server/socket/status';
 import { findConnection, kickConnection, kickUser, sendToConnection } from '../admin/actions';
@@ -726,6 +726,8 @@ describe('history: MemoryHistory', () => {
     const f = JSON.parse(data) as Position;
     return { epoch: f.epoch, offset: f.offset };
   };
+  /** What a resume gets (recovery.ts): all of what came after `pos`, or undefined. */
+  const since = async (h: MemoryHistory, channel: string, pos: Position) => completeFrames(await h.read(channel, pos));
   const histories: MemoryHistory[] = [];
   const make = (size: number, ttlMs: number) => {
     const h = new MemoryHistory({ size, ttlMs });
@@ -749,21 +751,21 @@ describe('history: MemoryHistory', () => {
     const h = make(10, 60_000);
     const a = [1, 2, 3, 4].map((i) => h.stamp('a', frame(i)));
     const { epoch } = at(a[0]!);
-    expect((await h.since('a', { epoch, offset: '1' }))!.map(n)).to.deep.equal([2, 3, 4]);
-    expect((await h.since('a', { epoch, offset: '0' }))!.map(n)).to.deep.equal([1, 2, 3, 4]);
-    expect(await h.since('a', { epoch, offset: '4' })).to.deep.equal([]);
-    expect(await h.since('a', { epoch: 'other', offset: '1' }), 'another epoch').to.equal(undefined);
-    expect(await h.since('nope', { epoch, offset: '1' }), 'no record').to.equal(undefined);
-    expect(await h.since('a', { epoch, offset: 'x' })).to.equal(undefined);
-    expect(await h.since('a', { epoch, offset: '-1' })).to.equal(undefined);
+    expect((await since(h, 'a', { epoch, offset: '1' }))!.map(n)).to.deep.equal([2, 3, 4]);
+    expect((await since(h, 'a', { epoch, offset: '0' }))!.map(n)).to.deep.equal([1, 2, 3, 4]);
+    expect(await since(h, 'a', { epoch, offset: '4' })).to.deep.equal([]);
+    expect(await since(h, 'a', { epoch: 'other', offset: '1' }), 'another epoch').to.equal(undefined);
+    expect(await since(h, 'nope', { epoch, offset: '1' }), 'no record').to.equal(undefined);
+    expect(await since(h, 'a', { epoch, offset: 'x' })).to.equal(undefined);
+    expect(await since(h, 'a', { epoch, offset: '-1' })).to.equal(undefined);
   });
 
   it('keeps the last WS_HISTORY_SIZE frames: a position before them is a gap (undefined)', async () => {
     const h = make(3, 60_000);
     const a = [1, 2, 3, 4, 5].map((i) => h.stamp('a', frame(i)));
     const { epoch } = at(a[0]!);
-    expect((await h.since('a', { epoch, offset: '2' }))!.map(n), 'oldest kept is 3').to.deep.equal([3, 4, 5]);
-    expect(await h.since('a', { epoch, offset: '1' }), 'frame 2 was dropped').to.equal(undefined);
+    expect((await since(h, 'a', { epoch, offset: '2' }))!.map(n), 'oldest kept is 3').to.deep.equal([3, 4, 5]);
+    expect(await since(h, 'a', { epoch, offset: '1' }), 'frame 2 was dropped').to.equal(undefined);
   });
 
   it('drops frames older than WS_HISTORY_TTL_MS, and a record whose frames all expired (a new epoch follows)', async () => {
@@ -773,11 +775,11 @@ describe('history: MemoryHistory', () => {
     const third = h.stamp('a', frame(3));
     const { epoch } = at(first!);
     expect(at(third).epoch, 'same record while frames are stamped').to.equal(epoch);
-    expect(await h.since('a', { epoch, offset: '1' }), 'frame 2 expired').to.equal(undefined);
-    expect((await h.since('a', { epoch, offset: at(second!).offset }))!.map(n)).to.deep.equal([3]);
+    expect(await since(h, 'a', { epoch, offset: '1' }), 'frame 2 expired').to.equal(undefined);
+    expect((await since(h, 'a', { epoch, offset: at(second!).offset }))!.map(n)).to.deep.equal([3]);
     // The sweeper (every max(1 s, TTL/2)) removes the record once its last frame has expired.
     await sleep(1200);
-    expect(await h.since('a', { epoch, offset: '3' })).to.equal(undefined);
+    expect(await since(h, 'a', { epoch, offset: '3' })).to.equal(undefined);
     const next = h.stamp('a', frame(4));
     expect(at(next).offset).to.equal('1');
     expect(at(next).epoch).to.not.equal(epoch);

@@ -78,10 +78,6 @@ export class RedisBroker extends WireBroker {
     return this.history.read(channel, since);
   }
 
-  since(channel: string, since: Position): Promise<string[] | undefined> {
-    return this.history.since(channel, since);
-  }
-
   async close(): Promise<void> {
     this.sub.disconnect();
     await this.pub.quit().catch(() => undefined);

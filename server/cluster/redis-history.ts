@@ -1,4 +1,4 @@
-import { completeFrames, type History, type HistoryRead, type Position } from '../socket/history';
+import type { History, HistoryRead, Position } from '../socket/history';
 import type { Keys } from './keys';
 import type { RedisClient, ScriptedRedis } from './scripts';
 
@@ -48,10 +48,6 @@ export class RedisHistory implements History {
     }
     if (expect <= seq) complete = false;
     return { head: { epoch, offset: String(seq) }, frames, complete };
-  }
-
-  async since(channel: string, since: Position): Promise<string[] | undefined> {
-    return completeFrames(await this.read(channel, since));
   }
 
   /** The channel's epoch and last offset, and the stream after `from`, in one snapshot. */

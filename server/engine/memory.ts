@@ -131,10 +131,6 @@ class MemoryBroker implements Broker {
     return this.backend.history.read(channel, since);
   }
 
-  since(channel: string, since: Position): Promise<string[] | undefined> {
-    return this.backend.history.since(channel, since);
-  }
-
   async close(): Promise<void> {
     this.backend.detach(this.node);
   }

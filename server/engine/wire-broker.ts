@@ -67,7 +67,6 @@ export abstract class WireBroker implements Broker {
   protected abstract open(): Promise<void>;
   abstract head(channel: string): Promise<Position | undefined>;
   abstract read(channel: string, since?: Position): Promise<HistoryRead>;
-  abstract since(channel: string, since: Position): Promise<string[] | undefined>;
   abstract close(): Promise<void>;
 
   // ---- the Broker ----

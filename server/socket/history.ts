@@ -33,8 +33,6 @@ export interface History {
    * - no `since`: every frame kept of the current epoch, complete when its first one is kept.
    */
   read(channel: string, since?: Position): Promise<HistoryRead>;
-  /** All of what came after `since` (read's frames when complete), or undefined: a client's resume, all or nothing. */
-  since(channel: string, since: Position): Promise<string[] | undefined>;
 }
 
 export interface HistoryOptions {
@@ -137,10 +135,6 @@ export class MemoryHistory implements History {
     // Complete only if nothing between `from` and the oldest kept frame was dropped.
     const complete = known && kept[0]?.offset === from + 1;
     return { head, frames: kept.map((e) => withPosition(e.data, ch.epoch, String(e.offset))), complete };
-  }
-
-  async since(channel: string, since: Position): Promise<string[] | undefined> {
-    return completeFrames(await this.read(channel, since));
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { Connection } from './connection';
-import { compareOffsets, offsetOf, type Position } from './history';
+import { compareOffsets, completeFrames, offsetOf, type Position } from './history';
 import type { Hub } from './hub';
 import { ReplayGuard } from './replay-guard';
 
@@ -22,7 +22,8 @@ export async function resume(hub: Hub, conn: Connection, channel: string, since:
   let held: string[];
   try {
     created = await hub.enter(conn, channel);
-    missed = await hub.bus.history.since(channel, since);
+    // A client's resume is all or nothing: what came after `since`, only when history has all of it.
+    missed = completeFrames(await hub.bus.history.read(channel, since));
   } finally {
     held = guard.release(channel);
     if (guard.empty) conn.replay = undefined;
