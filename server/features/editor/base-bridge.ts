@@ -5,6 +5,7 @@ import { roomChannel } from '../chat/chat';
 import { chat } from '../chat/protocol';
 import { docKey, mergeUpdate, stateOf, TEXT_NAME, textOf, toBase64, type StoredDoc } from './document';
 import { editor } from './protocol';
+import { fnv1a } from './fnv1a';
 
 /**
  * The bridge between Base Framework's editor.html (a Base client in the chat room `chat:<room>`,
@@ -38,12 +39,7 @@ const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** A connection's Yjs client id (uint32, never 0): FNV-1a of its id, the same on every call. */
 export function yjsClientId(connId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < connId.length; i++) {
-    h ^= connId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0 || 1;
+  return fnv1a(connId) || 1;
 }
 
 /**

@@ -7,6 +7,7 @@
  * not data: the durable store keeps it in memory only).
  */
 import type { StateStore } from '../../store/store';
+import { fnv1a } from './fnv1a';
 
 /** Distinct hues, each dark enough for white label text (contrast at least 5:1, WCAG AA). */
 export const PALETTE = ['#c62a2f', '#b34700', '#8a6100', '#1e7a4f', '#0b63b0', '#5b45b8', '#b02a80', '#0b7c70', '#4848c4', '#475467'] as const;
@@ -25,9 +26,7 @@ export const isColorsKey = (key: string) => /^editor:[\w-]+:colors$/.test(key);
 
 /** The palette index a user's id prefers (FNV-1a): the same on every node. */
 export function preferredColor(userId: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 16777619);
-  return (h >>> 0) % PALETTE.length;
+  return fnv1a(userId) % PALETTE.length;
 }
 
 /**
