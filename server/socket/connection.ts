@@ -159,6 +159,9 @@ export class Connection implements Session, InboxOwner, BatchTarget {
     return this.context.writeDelayMs;
   }
 
+  /** The write batch's slot (frame.ts). */
+  batched: Buffer | undefined = undefined;
+
   /** ws keeps the TCP socket private; the frame path writes to it directly. */
   get socket(): Socket {
     return (this.ws as unknown as { _socket: Socket })._socket;
