@@ -1,6 +1,8 @@
 /**
  * Parent/child plumbing for the benchmark: every server and the load generator run in their own
- * Node process (tsx, --expose-gc) and answer requests over the IPC channel.
+ * Node process (--expose-gc) and answer requests over the IPC channel. A child runs compiled the
+ * way `npm start` runs the app (one esbuild bundle, packages left as imports), not through tsx's
+ * loader, whose transform adds a `__name` call to every function it creates.
  *
  * Cleanup is the point of this file. Every child started here is registered from the moment it
  * is spawned; on normal exit, failure, SIGINT, SIGTERM or SIGHUP the parent kills whatever is
@@ -8,7 +10,9 @@
  * gone, however it died).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -47,7 +51,7 @@ function installHooks(): void {
 }
 
 export interface SpawnOptions {
-  /** Extra node flags (e.g. --cpu-prof). --expose-gc and --import tsx are always given. */
+  /** Extra node flags (e.g. --cpu-prof). --expose-gc is always given. */
   nodeFlags?: string[];
   args?: string[];
   env?: Record<string, string>;
@@ -58,6 +62,36 @@ export interface SpawnOptions {
   /** How long to wait for the child's `ready` message. */
   readyTimeoutMs?: number;
   label?: string;
+}
+
+const bundles = new Map<string, string>();
+
+/**
+ * `script` (a .ts path under the repo root) bundled as `npm start`'s dist/main.js is: into dist/,
+ * one level below the root like it, where server/paths.ts finds public/. Built once per parent
+ * process, written under a temporary name and renamed, so two runs never read a half-written file.
+ */
+function compiled(script: string): string {
+  let out = bundles.get(script);
+  if (out) return out;
+  out = `${repoRoot}dist/${script.replace(/\.ts$/, '').replaceAll('/', '-')}.mjs`;
+  const result = buildSync({
+    entryPoints: [`${repoRoot}${script}`],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    outfile: out,
+    logLevel: 'warning',
+  });
+  mkdirSync(`${repoRoot}dist`, { recursive: true });
+  const temp = `${out}.${process.pid}.tmp`;
+  writeFileSync(temp, result.outputFiles[0]!.contents);
+  renameSync(temp, out);
+  bundles.set(script, out);
+  return out;
 }
 
 /** A child process speaking the request/reply protocol of `serve()`. */
@@ -95,7 +129,7 @@ export class Child<R extends Ready = Ready> {
   static async spawn<R extends Ready = Ready>(script: string, opts: SpawnOptions = {}): Promise<Child<R>> {
     installHooks();
     const label = opts.label ?? script;
-    const nodeArgs = ['--expose-gc', '--import', 'tsx', ...(opts.nodeFlags ?? []), script, ...(opts.args ?? [])];
+    const nodeArgs = ['--expose-gc', ...(opts.nodeFlags ?? []), compiled(script), ...(opts.args ?? [])];
     let argv = [process.execPath, ...nodeArgs];
     if (opts.cpus !== undefined && tasksetAvailable(opts.cpus)) argv = ['taskset', '-c', opts.cpus, ...argv];
     if (opts.fdLimit !== undefined) argv = ['sh', '-c', `ulimit -n ${Math.floor(opts.fdLimit)} && exec "$0" "$@"`, ...argv];
