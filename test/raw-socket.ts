@@ -48,6 +48,8 @@ export class RawSocket {
   pongs = 0;
   /** The code of the server's close frame, if one came. */
   closeCode?: number;
+  /** Frames that came after the server's close frame (RFC 6455 allows none). */
+  framesAfterClose = 0;
   /** Settles when the TCP connection has ended. */
   readonly ended: Promise<void>;
   private buffer: Buffer = Buffer.alloc(0);
@@ -166,6 +168,7 @@ export class RawSocket {
       if (this.buffer.length < offset + length) return;
       const payload = this.buffer.subarray(offset, offset + length);
       this.buffer = this.buffer.subarray(offset + length);
+      if (this.closeCode !== undefined) this.framesAfterClose++;
       if (opcode === Opcode.text) this.texts.push(payload.toString());
       else if (opcode === Opcode.pong) this.pongs++;
       else if (opcode === Opcode.close) this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;

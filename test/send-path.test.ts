@@ -10,12 +10,14 @@ import type { Feature } from '../server/features/feature';
 import { defineHandler, defineProtocol } from '../server/socket';
 import { textFrame } from '../server/socket/frame';
 import { closeAll, connect, eventually, startApp, type TestApp } from './helpers';
-import { RawSocket } from './raw-socket';
+import { encodeFrame, Opcode, RawSocket } from './raw-socket';
 
 const proto = defineProtocol({
   client: {
     /** Sends `count` frames of `size` characters to the sender, each after a microtask, or a loop turn. */
     burst: z.object({ size: z.number().int().min(0).max(200_000), count: z.number().int().min(1).max(100), gap: z.enum(['microtask', 'turn']).default('microtask') }),
+    /** Sends one frame to the sender at once (no await), then closes it with 4000 if asked. */
+    last: z.object({ close: z.boolean() }),
   },
   server: { chunk: z.object({ i: z.number(), text: z.string() }) },
 });
@@ -28,6 +30,10 @@ const handler = defineHandler(proto, {
       await (gap === 'turn' ? nextTurn() : Promise.resolve());
       sockets.writeConnection(session.id, proto.message(session.channel, 'chunk', { i, text }));
     }
+  },
+  last: (sockets, session, { close }) => {
+    sockets.writeConnection(session.id, proto.message(session.channel, 'chunk', { i: 0, text: 'last' }));
+    if (close) session.close(4000, 'done');
   },
 });
 
@@ -107,5 +113,25 @@ describe('send path', () => {
     expect(Date.now() - sent).to.be.below(70);
     expect(writes(), 'one write per turn').to.equal(10);
     raw.destroy();
+  });
+
+  it('a frame written just before the server closes a connection arrives before the close frame', async () => {
+    const { raw } = await rawClient(t, '/send/socket');
+    raw.text(JSON.stringify({ cmd: 'last', param: { close: true } }));
+    expect(await raw.closed()).to.equal(4000);
+    expect(raw.texts.filter((x) => x.includes('"last"'))).to.have.length(1);
+    expect(raw.framesAfterClose, 'the chunk went out before the close frame').to.equal(0);
+  });
+
+  it('a client that closes right behind a request gets a clean close: nothing follows the close frame', async () => {
+    const { raw } = await rawClient(t, '/send/socket');
+    // One TCP write: the server reads the request and the close in one turn. Its answer to the
+    // close goes out at once, while the request's frame waits for the turn's flush: that frame
+    // is for a connection that is closing, and must not follow the close frame.
+    const close = Buffer.alloc(2);
+    close.writeUInt16BE(1000);
+    raw.write(Buffer.concat([encodeFrame(Opcode.text, JSON.stringify({ cmd: 'last', param: { close: false } })), encodeFrame(Opcode.close, close)]));
+    expect(await raw.closed()).to.equal(1000);
+    expect(raw.framesAfterClose).to.equal(0);
   });
 });

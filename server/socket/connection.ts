@@ -187,7 +187,7 @@ export class Connection implements Session, InboxOwner, BatchTarget {
     this.ws.resume();
   }
 
-  private get writable(): boolean {
+  get writable(): boolean {
     return !this.closing && this.ws.readyState === WebSocket.OPEN;
   }
 
@@ -195,6 +195,8 @@ export class Connection implements Session, InboxOwner, BatchTarget {
   close(code: number, reason: string, graceMs = this.context.limits.closeGraceMs): void {
     if (this.closing) return;
     reason = closeReason(reason);
+    // Frames sent before the close go out before it.
+    this.context.batch.settle(this);
     // ws.close first: if it throws (invalid code), the connection is left as it was, not half-closed.
     this.ws.close(code, reason);
     this.closing = true;

@@ -31,6 +31,11 @@ export interface BatchTarget {
   readonly writeDelayMs: number;
   /** The batch's own slot: this turn's only frame so far, or `corked` once a second one came. */
   batched: Buffer | undefined;
+  /**
+   * False once the connection is closing. A frame held when the peer's close frame arrived is
+   * then not written: ws has answered the close already, and nothing may follow a close frame.
+   */
+  readonly writable: boolean;
   /** Called after the writes, when buffered bytes measure what the peer has not taken. */
   checkBacklog(): void;
 }
@@ -76,6 +81,18 @@ export class WriteBatch {
     }
   }
 
+  /**
+   * Writes a socket's held frame into a cork now, before ws writes a frame of its own (a close)
+   * that must not overtake it; the flush still uncorks it with the rest.
+   */
+  settle(target: BatchTarget): void {
+    const held = target.batched;
+    if (held === undefined || held === corked) return;
+    target.batched = corked;
+    target.socket.cork();
+    target.socket.write(held);
+  }
+
   private later(target: BatchTarget): void {
     const delay = target.writeDelayMs;
     const waiting = this.delayed.get(delay);
@@ -101,8 +118,7 @@ function hand(targets: BatchTarget[]): void {
     const held = t.batched!;
     t.batched = undefined;
     if (held === corked) t.socket.uncork();
-    // A close can end the socket within the turn; its held frame has no one left to read it.
-    else if (t.socket.writable) t.socket.write(held);
+    else if (t.writable) t.socket.write(held);
   }
   for (const t of targets) t.checkBacklog();
 }
