@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { MAX_BASE_ROOMS } from '../../server/features/chat/base-pages';
-import { BaseRooms, baseRoomsKey } from '../../server/features/chat/base-rooms';
+import { baseRooms, baseRoomsKey } from '../../server/features/chat/base-rooms';
 import { baseKeys } from '../../server/features/chat/base-state';
 import { DIRECTORY } from '../../server/features/chat/chat';
 import { ChatState } from '../../server/features/chat/chat-state';
@@ -24,8 +24,8 @@ describe('Base pages’ rooms in the store (BaseRooms)', () => {
     const store = new MemoryStore();
     const roomKeys = (room: string) => [baseKeys.tasks(room), baseKeys.cells(room)];
     const chat = new ChatState(store, { maxRooms: 3, roomKeys, keepKeys: (room) => rooms.has(room) });
-    const rooms = new BaseRooms(store, { max: 2, now: () => 7, roomKeys, keepKeys: (room) => chat.hasRoom(room) });
-    expect(await rooms.rooms()).to.deep.equal([]);
+    const rooms = baseRooms(store, { max: 2, now: () => 7, roomKeys, keepKeys: (room) => chat.rooms.has(room) });
+    expect(await rooms.list()).to.deep.equal([]);
     expect(await rooms.open('a', () => false)).to.deep.equal({ created: true });
     expect(await rooms.open('a', () => false)).to.deep.equal({ created: false });
     expect(await rooms.open('b', () => false)).to.deep.equal({ created: true });
@@ -39,12 +39,12 @@ describe('Base pages’ rooms in the store (BaseRooms)', () => {
     ]);
     expect(await store.get(baseKeys.tasks('a'))).to.equal(undefined);
     // 'b' is a chat room too: recycled from one list, its state stays for the other.
-    await chat.createRoom('b', () => false);
+    await chat.rooms.open('b', () => false);
     expect(await rooms.open('d', () => false)).to.deep.equal({ created: true });
     expect(await store.get(baseKeys.tasks('b'))).to.have.length(1);
     await rooms.open('b', () => false); // a Base page room again: recycling the chat room keeps it
-    await chat.createRoom('x', () => false);
-    expect(await chat.hasRoom('b')).to.equal(false);
+    await chat.rooms.open('x', () => false);
+    expect(await chat.rooms.has('b')).to.equal(false);
     expect(await store.get(baseKeys.tasks('b'))).to.have.length(1);
   });
 });
@@ -90,7 +90,7 @@ describe('Base pages’ rooms: not chat rooms, bounded on their own', function (
     const late = await connect(t.url('/examples/chat/socket?room=general&name=Late'));
     const state = await late.waitFor({ cmd: 'state' });
     expect(names(state.param.rooms)).to.not.include(drawRoom).and.not.include(kanbanRoom);
-    const chatRooms = names(await new ChatState(store).rooms());
+    const chatRooms = names(await new ChatState(store).rooms.list());
     expect(chatRooms).to.not.include(drawRoom).and.not.include(kanbanRoom);
     // They are Base page rooms instead.
     expect(names((await store.get<Array<{ name: string }>>(baseRoomsKey)) ?? [])).to.include.members([drawRoom, kanbanRoom]);
@@ -101,7 +101,7 @@ describe('Base pages’ rooms: not chat rooms, bounded on their own', function (
     const room = uniqueRoom('talk');
     const base = await openBasePage(t.url(`/api/ws?room=${room}`), new ChatPage());
     await base.waitFor((f) => f.type === 'users_update');
-    expect(names(await new ChatState(store).rooms())).to.include(room);
+    expect(names(await new ChatState(store).rooms.list())).to.include(room);
     const page = await connect(t.url(`/examples/chat/socket?room=${room}&name=Pat`));
     const state = await page.waitFor({ cmd: 'state' });
     expect(state.param.users).to.have.length(2);
@@ -114,7 +114,7 @@ describe('Base pages’ rooms: not chat rooms, bounded on their own', function (
       const path = i % 2 ? connectPaths.draw('Dee', `${prefix}-${i}`) : connectPaths.kanban('Kim', `${prefix}-${i}`);
       pages.push(await openBasePage(t.url(path), i % 2 ? new DrawPage('Dee') : new KanbanPage()));
     }
-    const chatBefore = names(await new ChatState(store).rooms());
+    const chatBefore = names(await new ChatState(store).rooms.list());
     const over = `${prefix}-over`;
     for (const path of [connectPaths.kanban('Kim', over), connectPaths.draw('Dee', over), connectPaths.sheet('Sue', over)]) {
       const refused = await refusedUpgrade(t.url(path));
@@ -130,7 +130,7 @@ describe('Base pages’ rooms: not chat rooms, bounded on their own', function (
     again.send(send.requestTasks());
     await again.waitFor((f) => f.type === 'tasks_update');
     // They never counted toward the chat's rooms: chat rooms can still be made.
-    expect(names(await new ChatState(store).rooms())).to.deep.equal(chatBefore);
+    expect(names(await new ChatState(store).rooms.list())).to.deep.equal(chatBefore);
     const chat = await connect(t.url(`/examples/chat/socket?room=${over}&name=Pat`));
     await chat.waitFor({ cmd: 'state' });
 

@@ -113,27 +113,27 @@ describe('chat: state in the store', () => {
 
   it('starts with the built-in rooms and creates others under chat:rooms', async () => {
     const state = new ChatState(store, { now: () => 5 });
-    expect((await state.rooms()).map((r) => r.name)).to.deep.equal(['general', 'random']);
-    expect(await state.createRoom('tech', () => false)).to.deep.equal({ created: true });
-    expect(await state.createRoom('tech', () => false)).to.deep.equal({ created: false });
+    expect((await state.rooms.list()).map((r) => r.name)).to.deep.equal(['general', 'random']);
+    expect(await state.rooms.open('tech', () => false)).to.deep.equal({ created: true });
+    expect(await state.rooms.open('tech', () => false)).to.deep.equal({ created: false });
     expect(await store.get(chatKeys.rooms)).to.deep.equal([
       { name: 'general', created: 5 },
       { name: 'random', created: 5 },
       { name: 'tech', created: 5 },
     ]);
-    expect(await state.hasRoom('tech')).to.equal(true);
-    expect(await state.hasRoom('nope')).to.equal(false);
+    expect(await state.rooms.has('tech')).to.equal(true);
+    expect(await state.rooms.has('nope')).to.equal(false);
   });
 
   it('recycles the oldest empty room at the limit, deleting its history, and reports full', async () => {
     const state = new ChatState(store, { maxRooms: 3 });
-    await state.createRoom('a', () => false);
+    await state.rooms.open('a', () => false);
     await state.record('a', { id: '1', userId: 'u', name: 'U', text: 'hi', time: 1 });
-    expect(await state.createRoom('b', () => false)).to.deep.equal({ created: true });
-    expect((await state.rooms()).map((r) => r.name)).to.deep.equal(['general', 'random', 'b']);
+    expect(await state.rooms.open('b', () => false)).to.deep.equal({ created: true });
+    expect((await state.rooms.list()).map((r) => r.name)).to.deep.equal(['general', 'random', 'b']);
     expect(await state.history('a')).to.deep.equal([]);
-    expect(await state.createRoom('c', (r) => r === 'b')).to.deep.equal({ created: false, full: true });
-    expect((await state.rooms()).map((r) => r.name)).to.deep.equal(['general', 'random', 'b']);
+    expect(await state.rooms.open('c', (r) => r === 'b')).to.deep.equal({ created: false, full: true });
+    expect((await state.rooms.list()).map((r) => r.name)).to.deep.equal(['general', 'random', 'b']);
   });
 
   it('keeps only the last historySize messages of a room, oldest first', async () => {

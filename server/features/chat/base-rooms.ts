@@ -1,6 +1,6 @@
 import type { StateStore } from '../../store/store';
-import { addRoom, type Room } from './chat';
 import { MAX_BASE_ROOMS } from './base-pages';
+import { RoomRegistry } from './room-registry';
 
 /** Store key of the Base page rooms' list (Room[], oldest first). */
 export const baseRoomsKey = 'base:rooms';
@@ -17,45 +17,15 @@ export interface BaseRoomsOptions {
 /**
  * The rooms of Base's non-chat pages (draw.html, kanban.html, editor.html, monitor.html,
  * spreadsheet.html): their own bounded list, apart from the chat's (they are not chat rooms and
- * never show in its room list). At MAX_BASE_ROOMS the oldest empty one is recycled with its
- * state; when every one is in use the next room is refused, before any state of it exists.
+ * never show in its room list), with no built-in room. At MAX_BASE_ROOMS the oldest empty one is
+ * recycled with its state; when every one is in use the next room is refused.
  */
-export class BaseRooms {
-  readonly max: number;
-  private readonly now: () => number;
-
-  constructor(
-    private readonly store: StateStore,
-    private readonly o: BaseRoomsOptions,
-  ) {
-    this.max = o.max ?? MAX_BASE_ROOMS;
-    this.now = o.now ?? Date.now;
-  }
-
-  async rooms(): Promise<Room[]> {
-    return (await this.store.get<Room[]>(baseRoomsKey)) ?? [];
-  }
-
-  async has(name: string): Promise<boolean> {
-    return (await this.rooms()).some((r) => r.name === name);
-  }
-
-  /** Registers a room unless it is listed; `full` when the list is at `max` and every room is in use. */
-  async open(name: string, occupied: (room: string) => boolean): Promise<{ created: boolean; full?: boolean }> {
-    let result: { created: boolean; full?: boolean; evicted?: string } = { created: false };
-    await this.store.update<Room[]>(baseRoomsKey, (current) => {
-      const rooms = current ?? [];
-      const r = addRoom(rooms, name, { max: this.max, now: this.now(), occupied, builtin: [] });
-      if ('full' in r) {
-        result = { created: false, full: true };
-        return rooms;
-      }
-      result = r;
-      return r.rooms;
-    });
-    if (result.evicted !== undefined && !(await this.o.keepKeys?.(result.evicted))) {
-      for (const key of this.o.roomKeys(result.evicted)) await this.store.delete(key);
-    }
-    return result.full ? { created: false, full: true } : { created: result.created };
-  }
+export function baseRooms(store: StateStore, o: BaseRoomsOptions): RoomRegistry {
+  return new RoomRegistry(store, {
+    key: baseRoomsKey,
+    max: o.max ?? MAX_BASE_ROOMS,
+    now: o.now,
+    builtin: [],
+    recycled: async (room) => ((await o.keepKeys?.(room)) ? [] : o.roomKeys(room)),
+  });
 }

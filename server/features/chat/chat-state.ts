@@ -1,15 +1,14 @@
 import { stateGeneration } from '../../store/generation';
 import type { StateStore } from '../../store/store';
 import {
-  addRoom,
   HISTORY_SIZE,
   initialRooms,
   MAX_NICKNAMES,
   MAX_ROOMS,
   touchNicknameIndex,
   type ChatMessage,
-  type Room,
 } from './chat';
+import { RoomRegistry } from './room-registry';
 
 /** Store keys of the chat example; everything chat shares between nodes lives under `chat:`. */
 export const chatKeys = {
@@ -36,59 +35,31 @@ export interface ChatStateOptions {
 
 /** The chat's shared state behind the StateStore: rooms, histories, nicknames. */
 export class ChatState {
-  readonly maxRooms: number;
+  /** The chat's rooms (MAX_ROOMS, the built-in ones first); a recycled room loses its history. */
+  readonly rooms: RoomRegistry;
   readonly historySize: number;
   readonly maxNicknames: number;
   private readonly now: () => number;
-  private readonly roomKeys: (room: string) => string[];
-  private readonly keepKeys: (room: string) => Promise<boolean>;
 
   constructor(
     private readonly store: StateStore,
     opts: ChatStateOptions = {},
   ) {
-    this.maxRooms = opts.maxRooms ?? MAX_ROOMS;
     this.historySize = opts.historySize ?? HISTORY_SIZE;
     this.maxNicknames = opts.maxNicknames ?? MAX_NICKNAMES;
     this.now = opts.now ?? Date.now;
-    this.roomKeys = opts.roomKeys ?? (() => []);
-    this.keepKeys = opts.keepKeys ?? (async () => false);
+    this.rooms = new RoomRegistry(store, {
+      key: chatKeys.rooms,
+      max: opts.maxRooms ?? MAX_ROOMS,
+      now: this.now,
+      initial: initialRooms,
+      recycled: async (room) => [chatKeys.history(room), ...((await opts.keepKeys?.(room)) ? [] : (opts.roomKeys?.(room) ?? []))],
+    });
   }
 
   /** The store's generation: pages compare it across reconnects to tell when the server lost its state. */
   generation(): Promise<string> {
     return stateGeneration(this.store);
-  }
-
-  async rooms(): Promise<Room[]> {
-    return (await this.store.get<Room[]>(chatKeys.rooms)) ?? initialRooms(this.now());
-  }
-
-  async hasRoom(name: string): Promise<boolean> {
-    return (await this.rooms()).some((r) => r.name === name);
-  }
-
-  /**
-   * Creates a room unless it exists. At the limit the oldest empty room is recycled (its history
-   * and `roomKeys` deleted, unless `keepKeys`); `full` when every room is in use.
-   */
-  async createRoom(name: string, occupied: (room: string) => boolean): Promise<{ created: boolean; full?: boolean }> {
-    let result: { created: boolean; full?: boolean; evicted?: string } = { created: false };
-    await this.store.update<Room[]>(chatKeys.rooms, (current) => {
-      const rooms = current ?? initialRooms(this.now());
-      const r = addRoom(rooms, name, { max: this.maxRooms, now: this.now(), occupied });
-      if ('full' in r) {
-        result = { created: false, full: true };
-        return rooms;
-      }
-      result = r;
-      return r.rooms;
-    });
-    if (result.evicted !== undefined) {
-      const kept = await this.keepKeys(result.evicted);
-      for (const key of [chatKeys.history(result.evicted), ...(kept ? [] : this.roomKeys(result.evicted))]) await this.store.delete(key);
-    }
-    return result.full ? { created: false, full: true } : { created: result.created };
   }
 
   async history(room: string): Promise<ChatMessage[]> {

@@ -91,7 +91,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
   }
 
   async function roomList(svc: Sockets): Promise<Array<{ name: string; users: number }>> {
-    const rooms = await state.rooms();
+    const rooms = await state.rooms.list();
     return Promise.all(rooms.map(async ({ name }) => ({ name, users: (await svc.presence(roomChannel(name))).length })));
   }
 
@@ -165,7 +165,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
         if (name === old) return { name };
         await state.setNickname(conn.profile.id, name);
         // Every room where this user has a tab (on any node) hears of it.
-        const rooms = new Set([...(await state.rooms()).map((r) => r.name), ...(await otherRooms())]);
+        const rooms = new Set([...(await state.rooms.list()).map((r) => r.name), ...(await otherRooms())]);
         for (const room of rooms) {
           const channel = roomChannel(room);
           const users = await usersIn(svc, channel);
@@ -179,8 +179,8 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
 
       'create-room': async (svc, _conn, { room }) => {
         const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
-        const result = await state.createRoom(room, occupied);
-        if (result.full) throw new SocketError('room_limit', `all ${state.maxRooms} rooms are in use`);
+        const result = await state.rooms.open(room, occupied);
+        if (result.full) throw new SocketError('room_limit', `all ${state.rooms.max} rooms are in use`);
         if (result.created) listsOf(svc).poke(DIRECTORY);
         return { room, created: result.created };
       },

@@ -9,7 +9,7 @@ import { pageRoom } from '../room';
 import { baseCodecs } from './base-codec';
 import { baseLimits, type BasePage, basePageOf, opensChatRoom } from './base-pages';
 import { BaseRelay } from './base-relay';
-import { BaseRooms } from './base-rooms';
+import { baseRooms as baseRoomRegistry } from './base-rooms';
 import { baseKeys } from './base-state';
 import { checkNickname, DEFAULT_ROOM, roomChannel } from './chat';
 import { ChatState } from './chat-state';
@@ -32,7 +32,7 @@ const guestName = (id: string) => `guest-${id.replace(/^base-/, '').slice(0, 4)}
 export const chatFeature: Feature = ({ router, sockets, store, guests, config }) => {
   // Base pages' state is per room: kept while the room is a chat room or a Base page room (base-rooms.ts).
   const roomKeys = (room: string) => [baseKeys.tasks(room), baseKeys.cells(room)];
-  const baseRooms = new BaseRooms(store, { roomKeys, keepKeys: (room) => state.hasRoom(room) });
+  const baseRooms = baseRoomRegistry(store, { roomKeys, keepKeys: (room) => state.rooms.has(room) });
   const state = new ChatState(store, { roomKeys, keepKeys: (room) => baseRooms.has(room) });
 
   router.get('/examples/chat', (req, res) => {
@@ -51,13 +51,13 @@ export const chatFeature: Feature = ({ router, sockets, store, guests, config })
     maxDocBytes: MAX_DOC_BYTES,
     monitor: { intervalMs, thresholds: { cpuPercent: cpuAlertPercent, lagMs: lagAlertMs, rssMb: rssAlertMb } },
   });
-  const handler = createChatHandler(state, relay, async () => (await baseRooms.rooms()).map((r) => r.name));
+  const handler = createChatHandler(state, relay, async () => (await baseRooms.list()).map((r) => r.name));
   const occupied = (name: string) => svc.getConnectionsByChannel(roomChannel(name)).length > 0;
 
   /** The room a socket asks for (valid already), created if new; refused when every room is in use. */
   async function openRoom(room: string): Promise<void> {
-    const { full } = await state.createRoom(room, occupied);
-    if (full) throw new HttpError(409, `all ${state.maxRooms} chat rooms are in use`);
+    const { full } = await state.rooms.open(room, occupied);
+    if (full) throw new HttpError(409, `all ${state.rooms.max} chat rooms are in use`);
   }
 
   /**
