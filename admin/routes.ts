@@ -99,10 +99,8 @@ export function adminRoutes({ router, sockets, settings, access, metrics }: Admi
   // browser cannot read the HTTP status of a refused WebSocket upgrade, so the pages ask here
   // after a failed connect (access and lockout answered by the guard above, like the upgrade).
   router.get(adminSocketPath, (req, res) => {
-    const cap = sockets.limits.adminConnectionsPerIp;
-    const address = sockets.clientAddress(req);
-    const open = sockets.getConnections().filter((c) => c.route === adminSocketPath && c.remoteAddress === address).length;
-    if (open >= cap) return refuse(req, res, 429, 'Too many admin pages', `too many admin connections from this address (WS_ADMIN_CONNECTIONS_PER_IP=${cap})`);
+    const refused = sockets.upgradeRefusal(req);
+    if (refused) return refuse(req, res, refused.status, refusalTitles[refused.status] ?? 'Admin socket refused', refused.message);
     res.type('text').send('an admin socket from this address would be admitted now\n');
   });
 
@@ -113,6 +111,8 @@ export function adminRoutes({ router, sockets, settings, access, metrics }: Admi
   };
   router.use('/admin', failed);
 }
+
+const refusalTitles: Record<number, string> = { 403: 'Origin not allowed', 429: 'Too many admin pages', 503: 'Shutting down' };
 
 function csrfRefused(req: Request, res: Response): void {
   refuse(req, res, 403, 'Form refused', 'the form has no valid CSRF token (expired, or sent from another site): reload the page and try again');

@@ -730,6 +730,17 @@ describe('admin', function () {
       expect((await refusedUpgrade(t.url('/example/socket?ch=full'))).status).to.equal(429);
     });
 
+    it('the plain GET of the admin socket path answers what the Gate would refuse: a foreign origin gets the upgrade\'s 403', async () => {
+      const t = await startApp({ allowedOrigins: ['https://app.example'] });
+      const evil = { origin: 'https://evil.example' };
+      const upgrade = await refusedUpgrade(t.url('/admin/sockets/socket'), 2000, evil);
+      const why = await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain', ...evil });
+      expect([upgrade.status, why.status]).to.deep.equal([403, 403]);
+      expect(upgrade.body).to.contain('origin https://evil.example is not allowed');
+      expect(why.body).to.contain('origin https://evil.example is not allowed');
+      expect((await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain', origin: 'https://app.example' })).status).to.equal(200);
+    });
+
     it('the plain GET of the admin socket path answers the access refusal, or 200', async () => {
       const t = await startApp();
       const ok = await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain' });

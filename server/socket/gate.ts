@@ -59,17 +59,9 @@ export class Gate {
    * `release` when the upgrade is refused later on.
    */
   async admit(req: IncomingMessage, url: URL, route: RouteOptions): Promise<Identity | undefined> {
-    if (!this.options.origins.allows(req)) throw new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
-    const ip = this.options.clientAddress(req);
-    const pool = route.reserved ? this.reservedPerIp : this.perIp;
-    if ((pool.get(ip) ?? 0) >= this.capOf(pool)) {
-      throw new HttpError(
-        429,
-        route.reserved
-          ? `too many admin connections from this address (WS_ADMIN_CONNECTIONS_PER_IP=${this.options.adminConnectionsPerIp})`
-          : `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`,
-      );
-    }
+    const place = this.place(req, route);
+    if (place instanceof HttpError) throw place;
+    const { ip, pool } = place;
     // Counted from here, not from the handshake: upgrades still verifying a token (WebCrypto, a
     // JWKS fetch) would otherwise all pass the cap together.
     this.hold(req.socket, ip, pool);
@@ -83,6 +75,29 @@ export class Gate {
       this.release(req.socket);
       throw err;
     }
+  }
+
+  /**
+   * What admit() would refuse right now before any credential is looked at (the origin, the
+   * address's cap), without taking a slot: a page that cannot read a refused upgrade's status asks this.
+   */
+  refusal(req: IncomingMessage, route: RouteOptions): HttpError | undefined {
+    const place = this.place(req, route);
+    return place instanceof HttpError ? place : undefined;
+  }
+
+  /** The address and pool a request would count against, or why it may not. */
+  private place(req: IncomingMessage, route: RouteOptions): HttpError | { ip: string; pool: Pool } {
+    if (!this.options.origins.allows(req)) return new HttpError(403, `origin ${req.headers.origin} is not allowed (WS_ALLOWED_ORIGINS)`);
+    const ip = this.options.clientAddress(req);
+    const pool = route.reserved ? this.reservedPerIp : this.perIp;
+    if ((pool.get(ip) ?? 0) < this.capOf(pool)) return { ip, pool };
+    return new HttpError(
+      429,
+      route.reserved
+        ? `too many admin connections from this address (WS_ADMIN_CONNECTIONS_PER_IP=${this.options.adminConnectionsPerIp})`
+        : `too many connections from this address (WS_MAX_CONNECTIONS_PER_IP=${this.options.maxConnectionsPerIp})`,
+    );
   }
 
   /** Verifies a token sent over the socket (`auth`, `refresh`); failures are `unauthorized` errors. */

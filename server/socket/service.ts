@@ -338,6 +338,14 @@ export class SocketService implements Sockets {
     return this.options.clientAddress(req);
   }
 
+  upgradeRefusal(req: IncomingMessage): HttpError | undefined {
+    if (!this.accepting) return new HttpError(503, 'server is shutting down');
+    const url = requestUrl(req);
+    const route = this.routes.match(url);
+    if (!route) return new HttpError(404, `no socket route at ${url.pathname}`);
+    return this.gate.refusal(req, route.options);
+  }
+
   /** Graceful shutdown: refuse new upgrades, close everyone with 1001, wait at most shutdownTimeoutMs. */
   async close(): Promise<void> {
     this.accepting = false;

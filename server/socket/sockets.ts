@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Authenticator, Identity } from './auth';
 import type { Codec } from './codec';
+import type { HttpError } from './http-error';
 import type { SocketLimits } from './limits';
 import type { Log } from './log';
 import type { Message } from './message';
@@ -60,6 +61,12 @@ export interface Sockets {
   readonly tap: { readonly active: boolean; subscribe(listener: TapListener): () => void };
   /** The client's address of a request, as the per-address cap counts it (TRUST_PROXY aware). */
   clientAddress(req: IncomingMessage): string;
+  /**
+   * Why an upgrade of this request would be refused right now before its credentials are looked
+   * at (shutting down 503, no route 404, origin 403, the address's cap 429), or undefined. A
+   * browser cannot read a refused upgrade's status: a page asks its server this with a plain GET.
+   */
+  upgradeRefusal(req: IncomingMessage): HttpError | undefined;
   /** Graceful shutdown: refuse upgrades, close everyone with 1001. */
   close(): Promise<void>;
 }

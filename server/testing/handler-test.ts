@@ -251,6 +251,11 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
     return req.socket?.remoteAddress ?? '';
   }
 
+  /** The kit has no upgrades, caps or origins: nothing it would refuse. */
+  upgradeRefusal(_req: IncomingMessage): HttpError | undefined {
+    return undefined;
+  }
+
   /** Closes every session with 1001, as a shutdown does; what is not announced yet never is. */
   async close(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((s) => s.close(1001, 'server shutting down')));
