@@ -102,6 +102,7 @@ describe('socket limits (server/socket/limits.ts)', () => {
       tokenWarnMs: 60_000,
       dedupeTtlMs: 120_000,
       dedupeMaxIds: 256,
+      dedupePollMs: 50,
     });
     expect(loadConfig({}).socket).to.deep.equal(socketDefaults);
   });

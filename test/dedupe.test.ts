@@ -143,7 +143,7 @@ describe('retry-safe frames (id)', function () {
   });
 
   it('Dedupe keeps memory bounded per user and over time, and keeps a running id until it is done', async () => {
-    const d = new Dedupe({ ttlMs: 50, maxIds: 3 });
+    const d = new Dedupe({ ttlMs: 50, maxIds: 3, pollMs: 50 });
     for (let i = 0; i < 10; i++) d.run('u', `id${i}`, () => i);
     expect(d.size).to.equal(3);
     let finish!: (v: string) => void;
@@ -157,7 +157,7 @@ describe('retry-safe frames (id)', function () {
     expect(await slow).to.equal('done');
     expect(await copy).to.equal('done');
     expect(again).to.equal(0);
-    expect(new Dedupe({ ttlMs: 0, maxIds: 1 }).run('u', 'a', () => 1)).to.equal(1);
+    expect(new Dedupe({ ttlMs: 0, maxIds: 1, pollMs: 50 }).run('u', 'a', () => 1)).to.equal(1);
   });
 
   it('Socket request({ retry: true }): made while the server is down, answered once it is up, however long that took; no false timeout', async () => {

@@ -16,10 +16,9 @@ export interface DedupeOptions {
   maxIds: number;
   /** The cluster's ledger; none for a node alone, whose own table is the whole truth. */
   ledger?: RetryLedger;
+  /** How often a retry asks the ledger again while the first attempt still runs on another node. */
+  pollMs: number;
 }
-
-/** How often a retry asks the ledger again while the first attempt still runs on another node. */
-const LEDGER_POLL_MS = 50;
 
 interface Entry {
   /** The first run's outcome, for the retries: it resolves or rejects as the first run did. */
@@ -116,7 +115,7 @@ export class Dedupe {
         if (seen.ok) return seen.value;
         throw new SocketError(seen.code as ErrorCode, seen.message);
       }
-      await new Promise((r) => setTimeout(r, LEDGER_POLL_MS));
+      await new Promise((r) => setTimeout(r, this.options.pollMs));
     }
     let outcome: RetryOutcome;
     try {

@@ -13,7 +13,7 @@ import { parseSince, resume } from './recovery';
 import type { SocketRouter } from './router';
 import type { ChannelAction, Sockets } from './sockets';
 
-export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength' | 'authTimeoutMs' | 'dedupeTtlMs' | 'dedupeMaxIds'> {
+export interface InboundOptions extends Pick<SocketLimits, 'maxChannelNameLength' | 'authTimeoutMs' | 'dedupeTtlMs' | 'dedupeMaxIds' | 'dedupePollMs'> {
   observer?: Observer;
   /** The engine: its retry ledger, when it has one, makes retries safe across nodes. */
   bus?: Pick<Bus, 'retries'>;
@@ -36,7 +36,7 @@ export class Inbound {
     private readonly routes: SocketRouter,
     private readonly options: InboundOptions,
   ) {
-    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs, maxIds: options.dedupeMaxIds, ledger: options.bus?.retries });
+    this.dedupe = new Dedupe({ ttlMs: options.dedupeTtlMs, maxIds: options.dedupeMaxIds, pollMs: options.dedupePollMs, ledger: options.bus?.retries });
   }
 
   /** First in the inbox, so no frame is handled before the route channel is joined and onOpen ran. */

@@ -170,6 +170,12 @@ const socketLimits = {
     min: 1,
     doc: 'frame `id`s remembered per user within `WS_DEDUPE_TTL_MS`; past it the oldest is forgotten',
   },
+  dedupePollMs: {
+    env: 'WS_DEDUPE_POLL_MS',
+    default: 50,
+    min: 1,
+    doc: 'in a cluster, while another node still runs the first copy of a retried frame, how often the retry asks the ledger for its answer',
+  },
 } as const satisfies LimitTable;
 
 /** The values of a table: a number per limit, groups kept as nested objects. */
