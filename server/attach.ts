@@ -34,9 +34,10 @@ export interface AttachOptions {
   trustProxy?: TrustProxy;
   /**
    * Join a cluster over Redis (REDIS_URL, REDIS_PREFIX, CLUSTER_*): delivery, presence, history;
-   * `clusterNodes` (`host:port` each, REDIS_CLUSTER_NODES) instead of `url`: over a Redis Cluster.
+   * `clusterNodes` (`host:port` each, REDIS_CLUSTER_NODES) instead of `url`: over a Redis Cluster,
+   * with `failoverWaitMs` and `slotsRefreshMs` (REDIS_CLUSTER_FAILOVER_WAIT_MS, REDIS_CLUSTER_SLOTS_REFRESH_MS).
    */
-  redis?: ({ url: string } | { clusterNodes: string[] }) & { prefix?: string; heartbeatMs?: number; nodeTtlMs?: number };
+  redis?: ({ url: string } | { clusterNodes: string[]; failoverWaitMs?: number; slotsRefreshMs?: number }) & { prefix?: string; heartbeatMs?: number; nodeTtlMs?: number };
   /**
    * Mount the admin (/admin/sockets, its socket, /api/sockets) on this Express app or router, with
    * its settings (ADMIN_*): open to loopback peers only until `token` is set. Off by default.
@@ -63,7 +64,7 @@ export function attachSockets(server: HttpServer | HttpsServer, options: AttachO
     allowedOrigins: options.allowedOrigins,
     trustProxy: options.trustProxy,
     // The env schema's cluster defaults (REDIS_PREFIX, CLUSTER_*), with what was given over them.
-    cluster: options.redis && { ...loadConfig(redisEnv(options.redis)).cluster!, ...defined({ prefix: options.redis.prefix, heartbeatMs: options.redis.heartbeatMs, nodeTtlMs: options.redis.nodeTtlMs }) },
+    cluster: options.redis && { ...loadConfig(redisEnv(options.redis)).cluster!, ...defined(clusterSettings(options.redis)) },
     admin: adminSettings,
   });
   const metrics = admin?.metrics ? new Metrics() : undefined;
@@ -75,6 +76,12 @@ export function attachSockets(server: HttpServer | HttpsServer, options: AttachO
   });
   if (admin) mountAdmin({ router: admin.router, sockets, settings: config.admin, behindProxy: config.trustProxy !== undefined, metrics, contentProtocols: admin.contentProtocols });
   return sockets;
+}
+
+/** What the `redis` option sets besides which Redis (undefined: the env schema's default). */
+function clusterSettings(redis: NonNullable<AttachOptions['redis']>): Partial<Pick<NonNullable<Config['cluster']>, 'prefix' | 'heartbeatMs' | 'nodeTtlMs' | 'failoverWaitMs' | 'slotsRefreshMs'>> {
+  const { prefix, heartbeatMs, nodeTtlMs } = redis;
+  return 'url' in redis ? { prefix, heartbeatMs, nodeTtlMs } : { prefix, heartbeatMs, nodeTtlMs, failoverWaitMs: redis.failoverWaitMs, slotsRefreshMs: redis.slotsRefreshMs };
 }
 
 /** The environment variable that names the Redis of `attachSockets`'s `redis` option. */
@@ -90,7 +97,9 @@ export function createSockets(config: Config, log: Logger, observer?: Observer):
   const nodeId = config.nodeId ?? randomUUID().slice(0, 8);
   const cluster = config.cluster
     ? createRedisCluster({
-        redis: config.cluster.clusterNodes ? { clusterNodes: config.cluster.clusterNodes } : { url: config.cluster.redisUrl },
+        redis: config.cluster.clusterNodes
+          ? { clusterNodes: config.cluster.clusterNodes, failoverWaitMs: config.cluster.failoverWaitMs, slotsRefreshMs: config.cluster.slotsRefreshMs }
+          : { url: config.cluster.redisUrl },
         prefix: config.cluster.prefix,
         node: nodeId,
         history: { size: config.socket.historySize, ttlMs: config.socket.historyTtlMs },

@@ -53,6 +53,13 @@ const limitEnv = Object.fromEntries(limitList.map((l) => [l.env, limitSchema(l)]
 /** Presence entries one reap script call handles at most (CLUSTER_REAP_BATCH): a call of 1–2 ms (docs/scaling.md). */
 export const clusterReapBatchDefault = 1000;
 
+/**
+ * On a Redis Cluster: how long a command waits out a failover (REDIS_CLUSTER_FAILOVER_WAIT_MS;
+ * Redis's default cluster-node-timeout alone is 15 s), and how often the sharded subscriber reads
+ * the slot map (REDIS_CLUSTER_SLOTS_REFRESH_MS; docs/cluster.md says why it must).
+ */
+export const redisClusterDefaults = { failoverWaitMs: 60_000, slotsRefreshMs: 2000 } as const;
+
 /** Every variable, its bounds, default and doc line (the README's text). */
 export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8100).describe('HTTP port'),
@@ -97,6 +104,12 @@ export const envSchema = z.object({
   CLUSTER_HEARTBEAT_MS: int(100, 2000).describe('how often a node marks itself alive and looks for dead nodes'),
   CLUSTER_NODE_TTL_MS: int(300, 10_000).describe(
     "a node silent this long is dead: it leaves cluster status and its users' presence is reaped; at least twice `CLUSTER_HEARTBEAT_MS`",
+  ),
+  REDIS_CLUSTER_FAILOVER_WAIT_MS: int(0, redisClusterDefaults.failoverWaitMs).describe(
+    "with `REDIS_CLUSTER_NODES`: how long a command to a master that is down waits, retried every 200 ms, for its replica's promotion; a failover longer than this loses the publishes waiting (docs/cluster.md)",
+  ),
+  REDIS_CLUSTER_SLOTS_REFRESH_MS: int(100, redisClusterDefaults.slotsRefreshMs).describe(
+    'with `REDIS_CLUSTER_NODES`: how often the sharded subscriber reads the slot map; after a slot move, delivery resumes within this, the gap read from history (docs/cluster.md)',
   ),
   CLUSTER_REAP_BATCH: int(1, clusterReapBatchDefault).describe(
     "a dead node's presence is reaped in script calls of at most this many entries each (users taken out, and the presence entries of the channels read); Redis runs nothing else during a call, so this bounds how long a reap blocks it (docs/scaling.md)",
@@ -172,7 +185,15 @@ export interface Config {
    * Set → several nodes share delivery, presence, history and feature state over Redis: one server
    * (`redisUrl`, REDIS_URL) or a Redis Cluster (`clusterNodes`, `host:port` each, REDIS_CLUSTER_NODES).
    */
-  cluster?: ({ redisUrl: string; clusterNodes?: undefined } | { clusterNodes: string[]; redisUrl?: undefined }) & { prefix: string; heartbeatMs: number; nodeTtlMs: number; reapBatch?: number };
+  cluster?: ({ redisUrl: string; clusterNodes?: undefined } | { clusterNodes: string[]; redisUrl?: undefined }) & {
+    prefix: string;
+    heartbeatMs: number;
+    nodeTtlMs: number;
+    reapBatch?: number;
+    /** Redis Cluster only (REDIS_CLUSTER_FAILOVER_WAIT_MS, REDIS_CLUSTER_SLOTS_REFRESH_MS). */
+    failoverWaitMs?: number;
+    slotsRefreshMs?: number;
+  };
   /** JWT verification for socket routes that require a credential; unset → only anonymous routes accept connections. */
   jwt?: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   /** Exact browser origins allowed besides the page's own (`*` for any); localhost is allowed too unless NODE_ENV=production. */
@@ -251,7 +272,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowLocalhostOrigins: e.NODE_ENV !== 'production',
     wsEnabled: e.WS_ENABLED,
     examplesEnabled: e.EXAMPLES_ENABLED,
-    cluster: redis && { ...redis, prefix: e.REDIS_PREFIX, heartbeatMs: e.CLUSTER_HEARTBEAT_MS, nodeTtlMs: e.CLUSTER_NODE_TTL_MS, reapBatch: e.CLUSTER_REAP_BATCH },
+    cluster: redis && {
+      ...redis,
+      prefix: e.REDIS_PREFIX,
+      heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
+      nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
+      reapBatch: e.CLUSTER_REAP_BATCH,
+      failoverWaitMs: e.REDIS_CLUSTER_FAILOVER_WAIT_MS,
+      slotsRefreshMs: e.REDIS_CLUSTER_SLOTS_REFRESH_MS,
+    },
     socket: mapLimits((l) => e[l.env]),
     admin: {
       token: e.ADMIN_TOKEN,

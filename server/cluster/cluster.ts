@@ -4,14 +4,14 @@ import { EngineBus, type Engine } from '../socket/bus';
 import { redisEngine, type EngineSettings } from './engine';
 import { Keys } from './keys';
 import { RedisBroker } from './redis-broker';
-import { createRedisClusterEngine, connectRedisCluster, shardedSubscriberOptions } from './redis-cluster';
+import { createRedisClusterEngine, connectRedisCluster, type RedisClusterClientOptions } from './redis-cluster';
 import { ClusterKeys } from './cluster-keys';
 import { RedisStore } from './redis-store';
 import { withScripts, type ScriptedRedis } from './scripts';
 
 export interface ClusterOptions extends EngineSettings {
-  /** One Redis (REDIS_URL), or the nodes of a Redis Cluster, `host:port` (REDIS_CLUSTER_NODES). */
-  redis: { url: string } | { clusterNodes: string[] };
+  /** One Redis (REDIS_URL), or the nodes of a Redis Cluster, `host:port` (REDIS_CLUSTER_NODES), and its client settings. */
+  redis: { url: string } | ({ clusterNodes: string[] } & RedisClusterClientOptions);
   prefix: string;
 }
 
@@ -48,8 +48,9 @@ export function createRedisEngine(o: RedisEngineOptions): Engine {
 export function createRedisCluster(o: ClusterOptions): { bus: EngineBus; store: RedisStore } {
   if ('clusterNodes' in o.redis) {
     const keys = new ClusterKeys(o.prefix);
-    const pub = connectRedisCluster(o.redis.clusterNodes, o.node, 'pub', o.logger);
-    const shards = connectRedisCluster(o.redis.clusterNodes, o.node, 'sub', o.logger, shardedSubscriberOptions);
+    const { clusterNodes, failoverWaitMs, slotsRefreshMs } = o.redis;
+    const pub = connectRedisCluster(clusterNodes, o.node, 'pub', o.logger, { failoverWaitMs });
+    const shards = connectRedisCluster(clusterNodes, o.node, 'sub', o.logger, { failoverWaitMs, subscriber: true, slotsRefreshMs });
     const store = new RedisStore(pub, keys, () => pub.nodes('master'));
     return { bus: new EngineBus(createRedisClusterEngine({ ...o, keys, pub, shards })), store };
   }

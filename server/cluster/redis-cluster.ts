@@ -1,24 +1,29 @@
 import { Cluster, type ClusterOptions as IoClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClusterDefaults } from '../config';
 import type { Engine } from '../socket/bus';
 import type { ClusterKeys } from './cluster-keys';
 import { redisEngine, type EngineSettings } from './engine';
 import { ShardedBroker } from './sharded-broker';
 import { withScripts, type ScriptedRedis } from './scripts';
 
-/** How a command waits out a failover: retried this often… */
+/** How often a command is retried while it waits out a failover. */
 const retryDelayMs = 200;
-/** …this many times (Redis's default cluster-node-timeout alone is 15 s). */
-const retries = 300;
 
-/**
- * The subscriber client's options. A slot move makes the old master drop our SSUBSCRIBE, and ioredis
- * then reads the slot map from a random node; read before every master has taken the move, it is
- * unchanged, and nothing would subscribe us on the new owner again. Reading the map every 2 s
- * (`slotsRefreshInterval`, off by default in ioredis) heals that: delivery resumes within it, the
- * gap filled from history.
- */
-export const shardedSubscriberOptions: IoClusterOptions = { shardedSubscribers: true, slotsRefreshInterval: 2000 };
+export interface RedisClusterClientOptions {
+  /** How long a command waits out a failover or a cluster-down (REDIS_CLUSTER_FAILOVER_WAIT_MS). */
+  failoverWaitMs?: number;
+  /** The sharded subscriber (one connection per master this node has topics on), not a command client. */
+  subscriber?: boolean;
+  /**
+   * How often the subscriber reads the slot map (REDIS_CLUSTER_SLOTS_REFRESH_MS). A slot move
+   * makes the old master drop our SSUBSCRIBE, and ioredis then reads the slot map from a random
+   * node; read before every master has taken the move, it is unchanged, and nothing would
+   * subscribe us on the new owner again. Reading the map on a timer (`slotsRefreshInterval`, off
+   * by default in ioredis) heals that: delivery resumes within it, the gap filled from history.
+   */
+  slotsRefreshMs?: number;
+}
 
 /** `host:port` (or `[v6]:port`) → what ioredis takes. */
 function hostPort(node: string): { host: string; port: number } {
@@ -30,20 +35,22 @@ function hostPort(node: string): { host: string; port: number } {
  * A Redis Cluster client for one role of a node, given some of its nodes (it finds the rest).
  * ioredis follows MOVED and ASK and refreshes its slot map, and reconnects forever (50 ms doubling
  * to 2 s). While a master is down and until its replica is promoted (or the cluster is down), a
- * command to its slots is retried every `retryDelayMs`, `retries` times (about 60 s), waiting as it
- * does on one Redis: a failover within that loses no command (docs/cluster.md, "Redis Cluster").
+ * command to its slots is retried every `retryDelayMs` for `failoverWaitMs`, waiting as it does
+ * on one Redis: a failover within that loses no command (docs/cluster.md, "Redis Cluster").
  */
-export function connectRedisCluster(nodes: string[], node: string, role: string, logger: Logger, options: IoClusterOptions = {}): ScriptedRedis<Cluster> {
+export function connectRedisCluster(nodes: string[], node: string, role: string, logger: Logger, o: RedisClusterClientOptions = {}): ScriptedRedis<Cluster> {
   const log = logger.child({ redisCluster: nodes.join(',') });
+  const { failoverWaitMs = redisClusterDefaults.failoverWaitMs, slotsRefreshMs = redisClusterDefaults.slotsRefreshMs } = o;
+  const subscriber: IoClusterOptions = o.subscriber ? { shardedSubscribers: true, slotsRefreshInterval: slotsRefreshMs } : {};
   const c = new Cluster(nodes.map(hostPort), {
     scaleReads: 'master',
     clusterRetryStrategy: (n) => Math.min(50 * 2 ** n, 2000),
     retryDelayOnFailover: retryDelayMs,
     retryDelayOnClusterDown: retryDelayMs,
     retryDelayOnTryAgain: retryDelayMs,
-    maxRedirections: retries,
+    maxRedirections: Math.max(1, Math.ceil(failoverWaitMs / retryDelayMs)),
     redisOptions: { connectionName: `wsforge-${node}-${role}` },
-    ...options,
+    ...subscriber,
   });
   const warn = onceInAWhile((err: string, repeated: number, redis?: string) => log.warn({ err, role, redis, repeated }, 'redis cluster error'));
   c.on('error', (err: Error) => warn(err.message));

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { connectRedis, createRedisEngine } from '../../server/cluster/cluster';
 import { ClusterKeys } from '../../server/cluster/cluster-keys';
 import { Keys } from '../../server/cluster/keys';
-import { connectRedisCluster, createRedisClusterEngine, shardedSubscriberOptions } from '../../server/cluster/redis-cluster';
+import { connectRedisCluster, createRedisClusterEngine } from '../../server/cluster/redis-cluster';
 import { createMemoryEngine, MemoryBackend } from '../../server/engine/memory';
 import { EngineBus, type Delivery, type Engine } from '../../server/socket/bus';
 import type { DisconnectTarget, Target } from '../../server/socket/broker';
@@ -188,7 +188,7 @@ export async function redisClusterHarness(given?: RedisClusterServers): Promise<
       const connections = new Map<string, Array<{ disconnect(): void }>>();
       const nodes = await startNodes(ids, (node) => {
         const pub = connectRedisCluster(nodeList, node, 'pub', silent);
-        const shards = connectRedisCluster(nodeList, node, 'sub', silent, shardedSubscriberOptions);
+        const shards = connectRedisCluster(nodeList, node, 'sub', silent, { subscriber: true });
         connections.set(node, [pub, shards]);
         const history = { size: s.historySize, ttlMs: s.historyTtlMs };
         return createRedisClusterEngine({ node, keys, pub, shards, history, heartbeatMs: s.heartbeatMs, nodeTtlMs: s.nodeTtlMs, logger: silent });
