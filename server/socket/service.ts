@@ -289,6 +289,10 @@ export class SocketService implements Sockets {
     this.hub.publish({ type: 'channel', channel: msg.channel }, msg, exceptConnIds);
   }
 
+  writeChannelVolatile(msg: Message, ...exceptConnIds: string[]): void {
+    this.hub.publish({ type: 'channel', channel: msg.channel }, msg, exceptConnIds, true);
+  }
+
   writeAll(msg: Message, ...exceptConnIds: string[]): void {
     this.hub.publish({ type: 'all' }, msg, exceptConnIds);
   }

@@ -34,6 +34,12 @@ export interface Sockets {
   writeConnection(connId: string, msg: Message): void;
   /** Sends to every member of `msg.channel` on every node, except the given connection ids. */
   writeChannel(msg: Message, ...exceptConnIds: string[]): void;
+  /**
+   * writeChannel for ephemeral frames (live ink, cursors, frames to clients that never resume): no
+   * history position, nothing kept for resume, like presence. In a cluster it is one publish and
+   * no history write, so it is cheap to send to a channel that may have nobody in it.
+   */
+  writeChannelVolatile(msg: Message, ...exceptConnIds: string[]): void;
   writeAll(msg: Message, ...exceptConnIds: string[]): void;
   /** Sends to every tab of one user, on every node. */
   writeUser(userId: string, msg: Message): void;

@@ -38,6 +38,8 @@ export interface Sent<P extends Protocol<any, any, any> = AnyProtocol> {
   except: string[];
   /** The ids of the sessions it was delivered to, in delivery order. */
   to: string[];
+  /** Set for `writeChannelVolatile`: the frame would get no history position. */
+  volatile?: true;
 }
 
 export interface HandlerTestOptions extends Pick<RouteOptions, 'authorize' | 'namespace' | 'presenceUpdates'> {
@@ -176,6 +178,10 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
 
   writeChannel(msg: Message, ...exceptConnIds: string[]): void {
     this.publish({ type: 'channel', channel: msg.channel }, msg, exceptConnIds);
+  }
+
+  writeChannelVolatile(msg: Message, ...exceptConnIds: string[]): void {
+    this.publish({ type: 'channel', channel: msg.channel }, msg, exceptConnIds, true);
   }
 
   writeAll(msg: Message, ...exceptConnIds: string[]): void {
@@ -317,7 +323,7 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
   }
 
   /** Serializes once and hands the frame to every recipient, like the hub's publish and deliver. */
-  private publish(target: Target, msg: Message, except: readonly string[]): void {
+  private publish(target: Target, msg: Message, except: readonly string[], volatile = false): void {
     const data = JSON.stringify(msg);
     let recipients: Iterable<TestSession<P>>;
     switch (target.type) {
@@ -341,7 +347,7 @@ export class HandlerTest<P extends Protocol<any, any, any> = AnyProtocol> implem
       s.deliver(data);
       to.push(s.id);
     }
-    this.sent.push({ target, msg: JSON.parse(data) as ServerFrame<P>, except: [...except], to });
+    this.sent.push({ target, msg: JSON.parse(data) as ServerFrame<P>, except: [...except], to, ...(volatile ? { volatile: true as const } : {}) });
     if (this.tap.active) {
       const name = target.type === 'conn' ? 'conn' : target.type === 'user' ? `user:${target.userId}` : target.type;
       this.tap.emit({ dir: 'out', conn: target.type === 'conn' ? target.connId : undefined, target: name, channel: msg.channel, cmd: msg.cmd, size: Buffer.byteLength(data) }, data);

@@ -329,6 +329,27 @@ describe('Base compatibility: a Base client and a wsforge Socket in one room', (
     expect(await bob.base({ type: 'error' })).to.include({ code: 'invalid_param' });
   });
 
+  it('a Base page drawing does not push the room’s chat messages out of the history chat pages resume from', async () => {
+    const alice = await connect(ws(`/examples/chat/socket?room=${room}&name=Alice`));
+    await alice.waitFor({ cmd: 'state' });
+    alice.send({ channel: '', cmd: 'say', param: { text: 'before' } });
+    const before = (await alice.waitFor((f) => f.cmd === 'message' && (f.param as { text: string }).text === 'before')) as unknown as { offset: string; epoch: string };
+    expect(before.offset, 'chat messages carry positions').to.be.a('string');
+    // More lines than WS_HISTORY_SIZE (100), all relayed to the room: Base frames are volatile.
+    const carol = await baseClient(connectPaths.draw('Carol', room));
+    await carol.base({ type: 'users_update' });
+    for (let i = 0; i < 150; i++) carol.send(send.draw({ fromX: i, fromY: 10, toX: i + 1, toY: 10 }, { nickname: 'Carol' }).frame);
+    await eventually(() => expect(carol.frames.filter((f) => (f as unknown as BaseFrame).type === 'draw')).to.have.length(150));
+    alice.send({ channel: '', cmd: 'say', param: { text: 'after' } });
+    await alice.waitFor((f) => f.cmd === 'message' && (f.param as { text: string }).text === 'after');
+    // Alice's page comes back from where it was: it gets what it missed, not recovery-failed.
+    const since = `${before.epoch}:${before.offset}:chat:${room}`;
+    const back = await connect(ws(`/examples/chat/socket?room=${room}&name=Alice&wsf_since=${encodeURIComponent(since)}`));
+    await back.waitFor((f) => f.cmd === 'message' && (f.param as { text: string }).text === 'after');
+    expect(back.frames.map((f) => f.cmd)).to.not.include('recovery-failed');
+    expect(back.frames.filter((f) => f.cmd === 'base')).to.deep.equal([]);
+  });
+
   it('answers bad Base frames with Base error frames and stays open', async () => {
     const bob = await baseClient(`/api/ws?nickname=Bob&room=${room}`);
     await bob.base({ type: 'users_update' });

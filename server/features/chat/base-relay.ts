@@ -68,9 +68,13 @@ export class BaseRelay {
     return name;
   }
 
-  /** Sends a Base frame to the connection's whole room, the sender included unless excepted. */
+  /**
+   * Sends a Base frame to the connection's whole room, the sender included unless excepted.
+   * Volatile: Base pages never resume, and a Base page's stream of cursor moves and lines must
+   * not push the room's chat messages out of the history that chat pages resume from.
+   */
   private relay(svc: Sockets, conn: Session, type: string, content: unknown, name: string, ...except: string[]): void {
-    svc.writeChannel(chat.message(conn.channel, 'base', { type, content, name, userId: conn.profile.id }), ...except);
+    svc.writeChannelVolatile(chat.message(conn.channel, 'base', { type, content, name, userId: conn.profile.id }), ...except);
   }
 
   /** Sends a Base frame (state, not anyone's action) to one connection. */

@@ -92,7 +92,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
           svc.writeChannel(draw.message(channel, 'segment', { key, name: conn.profile.name, color, size, from, points: added }), conn.id);
           const room = roomOf(channel);
           const before = from > 0 ? stroke.points.slice(2 * from - 2, 2 * from) : [];
-          if (room !== undefined) await segmentToBase(svc, room, conn.profile, { color, size, points: [...before, ...added] });
+          if (room !== undefined) segmentToBase(svc, room, conn.profile, { color, size, points: [...before, ...added] });
         }
         if (end) {
           await store.delete(storeKey);
@@ -104,7 +104,7 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         const channel = conn.channel;
         const version = await clearInk(svc, store, channel, conn.profile.name, now());
         const room = roomOf(channel);
-        if (room !== undefined) await clearToBase(svc, room, conn.profile);
+        if (room !== undefined) clearToBase(svc, room, conn.profile);
         return { version };
       },
 

@@ -85,9 +85,13 @@ export async function codeFromBase(svc: Sockets, store: StateStore, maxDocBytes:
   if (update) svc.writeChannel(editor.message(`editor:${room}`, 'update', { update: toBase64(update) }));
 }
 
-/** The document after a page's update, as Base's `code_update` (the whole text) to the Base clients of the chat room `room`, if it has anyone. */
+/**
+ * The document after a page's update, as Base's `code_update` (the whole text) to the Base clients
+ * of the chat room `room`, if it has anyone: the whole text per update is worth a presence read
+ * first. Volatile: Base pages never resume, and the chat room's history keeps no copies of it.
+ */
 export async function codeToBase(svc: Sockets, room: string, stored: StoredDoc, by: Profile): Promise<void> {
   const channel = roomChannel(room);
   if ((await svc.presence(channel)).length === 0) return;
-  svc.writeChannel(chat.message(channel, 'base', { type: 'code_update', content: textOf(stateOf(stored)), name: by.name, userId: by.id }));
+  svc.writeChannelVolatile(chat.message(channel, 'base', { type: 'code_update', content: textOf(stateOf(stored)), name: by.name, userId: by.id }));
 }
