@@ -20,20 +20,18 @@ export interface RedisBrokerOptions {
  * presence and store), `sub` in subscriber mode. What is generic (envelope, topics, gap filling) is
  * WireBroker's.
  */
-export class RedisBroker extends WireBroker {
+export class RedisBroker<Sub extends RedisClient = RedisClient> extends WireBroker<Keys> {
   private readonly history: RedisHistory;
-  protected readonly keys: Keys;
   /** This process, and its publish script calls so far: a call ioredis sends again runs once (scripts.ts, applied). */
   private readonly processId = randomBytes(6).toString('base64url');
   private calls = 0;
 
   constructor(
     protected readonly pub: ScriptedRedis<RedisClient>,
-    protected readonly sub: RedisClient,
+    protected readonly sub: Sub,
     o: RedisBrokerOptions,
   ) {
     super(o.node, o.keys, o.history, o.logger);
-    this.keys = o.keys;
     this.history = new RedisHistory(pub, o.keys, o.history.ttlMs);
   }
 
@@ -47,7 +45,7 @@ export class RedisBroker extends WireBroker {
 
   /** The keys and first arguments of one publish script call (scripts.ts, stampAndPublish), before the frames. */
   protected stampArgs(channel: string, topic: string): Array<string | number> {
-    const k = this.keys;
+    const k = this.names;
     const { size, ttlMs } = this.historyOptions;
     return [k.historyMeta(channel), k.historyStream(channel), topic, size, ttlMs, freshEpoch(), Date.now(), this.node, this.processId, ++this.calls];
   }

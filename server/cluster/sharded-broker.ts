@@ -1,8 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { Throttle } from '../socket/throttle';
 import { OrderedBatches } from './ordered-batches';
-import { RedisBroker, type RedisBrokerOptions } from './redis-broker';
-import type { ScriptedRedis } from './scripts';
+import { RedisBroker } from './redis-broker';
 
 /**
  * The Broker on a Redis Cluster: RedisBroker's history and commands, over sharded pub/sub. Every
@@ -12,7 +11,7 @@ import type { ScriptedRedis } from './scripts';
  * node has topics on, and follows failovers and slot moves, subscribing again by itself. What
  * this node publishes goes in batches, one call in flight per topic (OrderedBatches).
  */
-export class ShardedBroker extends RedisBroker {
+export class ShardedBroker extends RedisBroker<Cluster> {
   /** Topics ioredis subscribes (and subscribes again after a failover or slot move) for us. */
   private readonly listening = new Set<string>();
   /**
@@ -21,21 +20,13 @@ export class ShardedBroker extends RedisBroker {
    * would reach the promoted replica in any order).
    */
   private readonly envelopes = new OrderedBatches((topic, envelopes) => this.pub.wsfSPublishAll(topic, ...envelopes));
-  private readonly frames = new OrderedBatches((channel, frames) => this.pub.wsfSPublish(...this.stampArgs(channel, this.keys.channelTopic(channel)), ...frames));
+  private readonly frames = new OrderedBatches((channel, frames) => this.pub.wsfSPublish(...this.stampArgs(channel, this.names.channelTopic(channel)), ...frames));
 
   /** ioredis subscribed again somewhere: channel gaps are read from history. */
   private readonly resubscribed = new Throttle<'all'>(
     () => this.reconnected(),
     () => refillEveryMs,
   );
-
-  constructor(
-    pub: ScriptedRedis<Cluster>,
-    private readonly shards: Cluster,
-    o: RedisBrokerOptions,
-  ) {
-    super(pub, shards, o);
-  }
 
   protected override send(topic: string, envelope: string): Promise<unknown> {
     return this.envelopes.add(topic, envelope);
@@ -56,7 +47,7 @@ export class ShardedBroker extends RedisBroker {
     return Promise.all(
       fresh.map((t) => {
         this.listening.add(t);
-        return this.shards.ssubscribe(t).catch((err: unknown) => {
+        return this.sub.ssubscribe(t).catch((err: unknown) => {
           this.listening.delete(t); // the next listen tries again
           throw err;
         });
@@ -66,16 +57,16 @@ export class ShardedBroker extends RedisBroker {
 
   protected override unlisten(topics: string[]): Promise<unknown> {
     for (const t of topics) this.listening.delete(t);
-    return Promise.all(topics.map((t) => this.shards.sunsubscribe(t)));
+    return Promise.all(topics.map((t) => this.sub.sunsubscribe(t)));
   }
 
   protected override async open(): Promise<void> {
-    this.shards.on('smessage', (topic: string, message: string) => this.received(topic, message));
+    this.sub.on('smessage', (topic: string, message: string) => this.received(topic, message));
     // After a subscriber connection was replaced (its master failed over or restarted, a slot
     // moved), ioredis has sent the SSUBSCRIBEs again: what went by meanwhile is read from history.
     // (Also at start, when no channel is listened to yet: then there is nothing to read.) ioredis
     // says so again at each of its retries through a failover: one reading a second is enough.
-    this.shards.on('subscribersReady', () => this.resubscribed.poke('all'));
+    this.sub.on('subscribersReady', () => this.resubscribed.poke('all'));
   }
 
   override async close(): Promise<void> {

@@ -29,7 +29,7 @@ export interface WireNames {
  * is published once and delivered by each listening node, the publishing node included, so every
  * node sees a channel's frames in the wire's one order.
  */
-export abstract class WireBroker implements Broker {
+export abstract class WireBroker<N extends WireNames = WireNames> implements Broker {
   private handler?: BrokerHandler;
   /** Every topic listened to, and what arrives on it. */
   private readonly topics = new Map<string, Target | 'control'>();
@@ -39,7 +39,7 @@ export abstract class WireBroker implements Broker {
 
   constructor(
     readonly node: string,
-    protected readonly names: WireNames,
+    protected readonly names: N,
     protected readonly historyOptions: HistoryOptions,
     logger: Logger,
   ) {
