@@ -30,7 +30,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
  * those in use plus those free for ordinary users; blocks reserved for root count as neither, so
  * a disk is 100% when users can write no more. 0 when it cannot be read.
  */
-export function diskPercent(path: string = process.cwd()): number {
+function diskPercent(path: string = process.cwd()): number {
   try {
     const s = statfsSync(path);
     const used = s.blocks - s.bfree;
@@ -41,7 +41,7 @@ export function diskPercent(path: string = process.cwd()): number {
 }
 
 /** A monitor sample as monitor.html's `system_metrics` content. */
-export function baseMetrics(s: Sample, disk: number): BaseMetrics {
+function baseMetrics(s: Sample, disk: number): BaseMetrics {
   const { systemFree, systemTotal } = s.memory;
   return { cpu: s.cpu.system, memory: systemTotal > 0 ? round1(((systemTotal - systemFree) / systemTotal) * 100) : 0, disk };
 }

@@ -64,7 +64,7 @@ export const BASE_TYPE = /^[A-Za-z][\w-]{0,63}$/;
 const chatReads = new Set(['message', 'system', 'users_update', 'private', 'nickname', 'error']);
 
 /** The types each of the other pages reads (its `onmessage`), and nothing else is sent to it. */
-export const pageReads: Readonly<Record<'draw' | 'kanban' | 'editor' | 'monitor' | 'sheet', ReadonlySet<string>>> = {
+const pageReads: Readonly<Record<'draw' | 'kanban' | 'editor' | 'monitor' | 'sheet', ReadonlySet<string>>> = {
   draw: new Set(['draw', 'clear', 'cursor_move', 'users_update']),
   kanban: new Set(['tasks_update', 'users_update', 'task_moved', 'add_task', 'delete_task']),
   editor: new Set(['code_update', 'users_update', 'cursor_update']),
@@ -73,7 +73,7 @@ export const pageReads: Readonly<Record<'draw' | 'kanban' | 'editor' | 'monitor'
 };
 
 /** Every type a Base page or wsforge's Base dialect gives a meaning; anything else is relayed as it is (within bounds). */
-export const knownTypes: ReadonlySet<string> = new Set([
+const knownTypes: ReadonlySet<string> = new Set([
   ...chatReads,
   'chat',
   'typing',

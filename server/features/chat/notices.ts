@@ -3,7 +3,7 @@ import { LIST_INTERVAL_MS } from './chat';
 import { chat } from './protocol';
 
 /** At most this many names are spelled out in one coalesced notice ("A, B, C and 7 others joined"). */
-export const NOTICE_NAMES_MAX = 3;
+const NOTICE_NAMES_MAX = 3;
 
 type Kind = 'join' | 'leave';
 

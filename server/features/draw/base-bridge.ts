@@ -42,7 +42,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 const clamp = (n: number, min: number, max: number) => Math.min(max, Math.max(min, n));
 
 /** A Base pen size (string or number) in the whiteboard's sizes. */
-export function canvasSize(size: string | number | undefined, limits: Pick<DrawLimits, 'minSize' | 'maxSize'>): number {
+function canvasSize(size: string | number | undefined, limits: Pick<DrawLimits, 'minSize' | 'maxSize'>): number {
   const n = Number(size ?? DEFAULT_SIZE);
   return clamp(Math.round((Number.isFinite(n) ? n : DEFAULT_SIZE) * BASE_SCALE), limits.minSize, limits.maxSize);
 }
@@ -52,7 +52,7 @@ export function canvasSize(size: string | number | undefined, limits: Pick<DrawL
  * neighbouring points (a lone point: a dot, a line from it to itself). `size` goes as a string,
  * as draw.html sends it. `nickname` labels the drawer's cursor on draw.html; replays leave it out.
  */
-export function linesOf(points: readonly number[], color: string, size: number, nickname?: string): BaseLine[] {
+function linesOf(points: readonly number[], color: string, size: number, nickname?: string): BaseLine[] {
   const n = pointCount(points);
   const s = String(round1(size / BASE_SCALE));
   const at = (i: number) => [round1(points[2 * i]! / BASE_SCALE), round1(points[2 * i + 1]! / BASE_SCALE)] as const;

@@ -28,7 +28,7 @@ export interface AwarenessUser {
 /** Client ids in one awareness update: a page has one (its Y.Doc's), two for a moment after a reset. */
 export const MAX_AWARENESS_ENTRIES = 4;
 
-export const AwarenessError = {
+const AwarenessError = {
   /** Not a y-protocols awareness update, or a state that is not a cursor. */
   invalidAwareness: 'invalid_awareness',
 } as const;

@@ -22,7 +22,7 @@ import { fnv1a } from './fnv1a';
  */
 
 /** The edit that turns `before` into `after`: one span replaced (undefined when they are equal). Never splits a surrogate pair. */
-export function textEdit(before: string, after: string): { at: number; remove: number; insert: string } | undefined {
+function textEdit(before: string, after: string): { at: number; remove: number; insert: string } | undefined {
   if (before === after) return undefined;
   const max = Math.min(before.length, after.length);
   let p = 0;
@@ -38,7 +38,7 @@ const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** A connection's Yjs client id (uint32, never 0): FNV-1a of its id, the same on every call. */
-export function yjsClientId(connId: string): number {
+function yjsClientId(connId: string): number {
   return fnv1a(connId) || 1;
 }
 
@@ -46,7 +46,7 @@ export function yjsClientId(connId: string): number {
  * Sets the document's text to `text` as client `clientId`: the store.update function (pure and
  * synchronous). Returns the new stored document and the Yjs update (none when nothing changed).
  */
-export function applyText(current: StoredDoc | undefined, text: string, clientId: number, maxDocBytes: number): { stored: StoredDoc; update?: Uint8Array } {
+function applyText(current: StoredDoc | undefined, text: string, clientId: number, maxDocBytes: number): { stored: StoredDoc; update?: Uint8Array } {
   const doc = new Y.Doc({ gc: true });
   try {
     Y.applyUpdate(doc, stateOf(current));

@@ -21,7 +21,7 @@ export const COLOR_HOLD_MS = 10_000;
 /** userId → palette index, and when the user last synced. */
 export type ColorEntries = Record<string, { color: number; at: number }>;
 
-export const colorsKey = (room: string) => `editor:${room}:colors`;
+const colorsKey = (room: string) => `editor:${room}:colors`;
 export const isColorsKey = (key: string) => /^editor:[\w-]+:colors$/.test(key);
 
 /** The palette index a user's id prefers (FNV-1a): the same on every node. */

@@ -32,7 +32,7 @@ export const docKey = (room: string) => `editor:${room}:doc`;
 export const COMPACT_MIN_BYTES = 16 * 1024;
 
 /** Error codes of the editor's cmds, besides the service's own (docs/examples.md lists them). */
-export const EditorError = {
+const EditorError = {
   /** The bytes are not a Yjs update (or state vector), or touch something other than the document's text. */
   invalidUpdate: 'invalid_update',
   /** One update larger than the frame allows (EditorLimits.maxUpdateBytes). */
