@@ -199,7 +199,6 @@ function repaintInk(entries: Entry[]): void {
 
 let frameRequested = false;
 function changed(): void {
-  root.dataset.version = String(version);
   infoEl.textContent = `Canvas version ${version} · ${entryCount} ${entryCount === 1 ? 'entry' : 'entries'}${clearedBy ? ` · last cleared by ${clearedBy}` : ''}`;
   if (frameRequested) return;
   frameRequested = true;
@@ -208,6 +207,8 @@ function changed(): void {
     view.drawImage(ink, 0, 0);
     for (const s of live.values()) paintPath(view, s, s.points);
     for (const s of mine.values()) paintPath(view, s, s.points);
+    // Set once painted: data-version names the canvas the view shows (tests wait on it).
+    root.dataset.version = String(version);
   });
 }
 

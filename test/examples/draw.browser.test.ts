@@ -95,7 +95,7 @@ describe('draw page in a browser', function () {
 
     // C opens later and gets the canvas: pixel for pixel what A and B show.
     const c = await open('board-1', 'Cid');
-    expect(await c.locator('#draw').getAttribute('data-version')).to.equal('1');
+    await c.waitForFunction(() => document.getElementById('draw')!.dataset.version === '1');
     expect(isRed(await pixelAt(c, 450, 350))).to.equal(true);
     const [pa, pb, pc] = [await allPixels(a), await allPixels(b), await allPixels(c)];
     expect(pc.length).to.equal(drawLimits.width * drawLimits.height * 4);
