@@ -99,6 +99,23 @@ export function usePages(): { readonly contexts: BrowserContext[]; readonly erro
 }
 
 /** The code editor's text as the user sees it: remote carets (with their name labels) and the placeholder left out. */
+/**
+ * Records every state the page's `#status` pill takes from now on, so a test can ask whether one
+ * was passed through: a reconnect after a jittered delay of a few ms shows "reconnecting" too
+ * briefly for polling to see.
+ */
+export async function watchStatus(page: Page): Promise<{ saw(state: string, timeoutMs?: number): Promise<unknown> }> {
+  await page.evaluate(() => {
+    const status = document.getElementById('status')!;
+    const w = window as unknown as { statesSeen: string[] };
+    w.statesSeen = [];
+    new MutationObserver(() => w.statesSeen.push(status.dataset.state ?? '')).observe(status, { attributes: true, attributeFilter: ['data-state'] });
+  });
+  return {
+    saw: (state, timeoutMs = 10_000) => page.waitForFunction((s) => (window as unknown as { statesSeen: string[] }).statesSeen.includes(s), state, { timeout: timeoutMs }),
+  };
+}
+
 export function editorText(page: Page): Promise<string> {
   return page.evaluate(() =>
     [...document.querySelectorAll('.cm-content .cm-line')]

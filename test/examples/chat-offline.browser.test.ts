@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openPage, openSwitchedPage, screenshot } from '../browser';
+import { launchBrowser, openPage, openSwitchedPage, screenshot, watchStatus } from '../browser';
 import { closeAll, eventually, sleep, startApp, type TestApp } from '../helpers';
 
 describe('chat page: a message sent while offline', function () {
@@ -136,18 +136,12 @@ describe('chat page: a message sent while offline', function () {
       }).observe(document.getElementById('messages')!, { childList: true, subtree: true });
     });
 
-    // Every state the status pill goes through: a quick reconnect can pass "reconnecting" between two polls.
-    await ann.evaluate(() => {
-      const status = document.getElementById('status')!;
-      const w = window as unknown as { states: string[] };
-      w.states = [];
-      new MutationObserver(() => w.states.push(status.dataset.state ?? '')).observe(status, { attributes: true, attributeFilter: ['data-state'] });
-    });
+    const status = await watchStatus(ann);
     armed = true;
     await ann.fill('#message-input', text);
     await ann.press('#message-input', 'Enter');
     await eventually(() => expect(dropped, 'the proxy dropped the connection on the message').to.equal(true), 10_000);
-    await ann.waitForFunction(() => (window as unknown as { states: string[] }).states.includes('reconnecting'), undefined, { timeout: 10_000 });
+    await status.saw('reconnecting');
     await ann.locator('#status[data-state="connected"]').waitFor({ timeout: 30_000 });
     await ann.waitForFunction((t) => [...document.querySelectorAll('#messages li.msg')].some((li) => li.textContent!.includes(t) && (li as HTMLElement).dataset.state !== 'sending' && !li.classList.contains('pending')), text, { timeout: 10_000 });
     await sleep(500); // the retried request's reply (the first answer, de-duplicated) has come by now

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { roomChannel } from '../../server/features/chat/chat';
-import { screenshot, usePages } from '../browser';
+import { screenshot, usePages, watchStatus } from '../browser';
 import { closeAll, startApp, type TestApp } from '../helpers';
 
 describe('chat page in a browser', function () {
@@ -117,8 +117,9 @@ describe('chat page in a browser', function () {
     // The server drops Bob's connection with a code that lets the client reconnect.
     const svc = t.app.sockets!;
     const bobsConn = svc.getConnectionsByChannel(roomChannel(room)).find((c) => c.profile.name === 'Bob')!;
+    const bobStatus = await watchStatus(bob);
     svc.disconnect(bobsConn.id, 1012, 'restart');
-    await bob.locator('#status[data-state="reconnecting"]').waitFor();
+    await bobStatus.saw('reconnecting');
     await alice.fill('#message-input', 'while Bob was away');
     await alice.press('#message-input', 'Enter');
     await bob.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { textOf, stateOf, type StoredDoc } from '../../server/features/editor/document';
 import { docKey } from '../../server/features/editor/handler';
-import { editorText, screenshot, usePages } from '../browser';
+import { editorText, screenshot, usePages, watchStatus } from '../browser';
 import { closeAll, eventually, startApp, type TestApp } from '../helpers';
 
 /** The computed colour of the first token with exactly this text. */
@@ -149,8 +149,9 @@ describe('editor page in a browser', function () {
 
     // The server drops Alice's connection (1012: restart, so her page reconnects).
     const [conn] = t.app.sockets!.getConnectionsByChannel('editor:offline').filter((c) => c.profile.name === 'Alice');
+    const aliceStatus = await watchStatus(alice);
     t.app.sockets!.disconnect(conn!.id, 1012, 'service restart');
-    await alice.locator('#status[data-state="reconnecting"]').waitFor();
+    await aliceStatus.saw('reconnecting');
     await alice.keyboard.type(' + typed while offline');
     await alice.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
     await eventually(async () => expect(await editorText(bob)).to.equal('online text + typed while offline'), 5000);
