@@ -18,6 +18,8 @@ const proto = defineProtocol({
     burst: z.object({ size: z.number().int().min(0).max(200_000), count: z.number().int().min(1).max(100), gap: z.enum(['microtask', 'turn']).default('microtask') }),
     /** Sends one frame to the sender at once (no await), then closes it with 4000 if asked. */
     last: z.object({ close: z.boolean() }),
+    /** Writes `chunk` to the route channel, as a kept frame or a volatile one. */
+    post: z.object({ volatile: z.boolean() }),
   },
   server: { chunk: z.object({ i: z.number(), text: z.string() }) },
 });
@@ -30,6 +32,11 @@ const handler = defineHandler(proto, {
       await (gap === 'turn' ? nextTurn() : Promise.resolve());
       sockets.writeConnection(session.id, proto.message(session.channel, 'chunk', { i, text }));
     }
+  },
+  post: (sockets, session, { volatile }) => {
+    const msg = proto.message(session.channel, 'chunk', { i: volatile ? 1 : 0, text: volatile ? 'volatile' : 'kept' });
+    if (volatile) sockets.writeChannelVolatile(msg);
+    else sockets.writeChannel(msg);
   },
   last: (sockets, session, { close }) => {
     sockets.writeConnection(session.id, proto.message(session.channel, 'chunk', { i: 0, text: 'last' }));
@@ -133,5 +140,22 @@ describe('send path', () => {
     raw.write(Buffer.concat([encodeFrame(Opcode.text, JSON.stringify({ cmd: 'last', param: { close: false } })), encodeFrame(Opcode.close, close)]));
     expect(await raw.closed()).to.equal(1000);
     expect(raw.framesAfterClose).to.equal(0);
+  });
+
+  it('writeChannelVolatile sends a frame without a position, kept out of the history a resume reads', async () => {
+    const a = await connect(t.url('/send/socket'));
+    a.send({ cmd: 'post', param: { volatile: false } });
+    const kept = (await a.waitFor((f) => f.cmd === 'chunk' && (f.param as { text: string }).text === 'kept')) as unknown as { offset?: string; epoch?: string };
+    expect(kept.offset, 'a writeChannel frame has a position').to.be.a('string');
+    a.send({ cmd: 'post', param: { volatile: true } });
+    const volatile = (await a.waitFor((f) => f.cmd === 'chunk' && (f.param as { text: string }).text === 'volatile')) as unknown as { offset?: string };
+    expect(volatile.offset).to.equal(undefined);
+    // A client resuming from before the kept frame gets it back, and not the volatile one.
+    const since = `${kept.epoch}:${Number(kept.offset) - 1}:send`;
+    const b = await connect(t.url(`/send/socket?wsf_since=${encodeURIComponent(since)}`));
+    await b.waitFor((f) => f.cmd === 'chunk' && (f.param as { text: string }).text === 'kept');
+    a.send({ cmd: 'post', param: { volatile: false } });
+    await b.waitFor((f) => f.cmd === 'chunk' && (f.param as { text: string }).text === 'kept' && b.frames.filter((x) => x.cmd === 'chunk').length >= 2);
+    expect(b.frames.filter((f) => f.cmd === 'chunk').map((f) => (f.param as { text: string }).text)).to.deep.equal(['kept', 'kept']);
   });
 });

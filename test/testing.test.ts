@@ -111,6 +111,7 @@ const echo = defineProtocol({
     slow: z.object({ ms: z.number().int().min(0).max(100) }),
     fail: z.object({ how: z.enum(['socket', 'other']) }),
     shout: z.object({ text: z.string() }),
+    whisper: z.object({ text: z.string() }),
     tell: z.object({ userId: z.string(), text: z.string() }),
     all: z.object({}),
   },
@@ -139,6 +140,7 @@ describe('test kit: sessions and delivery', () => {
         throw how === 'socket' ? new SocketError('nope', 'refused on purpose') : new Error('a bug');
       },
       shout: (sockets, session, { text }, { channel }) => sockets.writeChannel(echo.message(channel, 'said', { text, by: session.profile.name }), session.id),
+      whisper: (sockets, session, { text }, { channel }) => sockets.writeChannelVolatile(echo.message(channel, 'said', { text, by: session.profile.name }), session.id),
       tell: (sockets, session, { userId, text }) => sockets.writeUser(userId, echo.message(session.channel, 'said', { text, by: session.profile.name })),
       all: (sockets, session) => sockets.writeAll(echo.message('', 'said', { text: 'to all', by: session.profile.name })),
     },
@@ -211,13 +213,17 @@ describe('test kit: sessions and delivery', () => {
     expect(a.frames('said')).to.deep.equal([]);
     expect(a2.frames('said')).to.deep.equal([]);
     expect(kit.sent.at(-1)).to.deep.include({ target: { type: 'channel', channel: 'room' }, except: [a.id], to: [b.id] });
+    expect(kit.sent.at(-1)).to.not.have.property('volatile');
+    await a.push('whisper', { text: 'quietly' });
+    expect(b.frames('said').map((f) => f.param.text)).to.deep.equal(['hello', 'quietly']);
+    expect(kit.sent.at(-1)).to.deep.include({ target: { type: 'channel', channel: 'room' }, except: [a.id], to: [b.id], volatile: true });
     await b.push('tell', { userId: 'ann', text: 'psst' });
     expect([a, a2, b].map((s) => s.frames('said').filter((f) => f.param.text === 'psst').length)).to.deep.equal([1, 1, 0]);
     await b.push('all', {});
     expect([a, a2, b].map((s) => s.frames('said').filter((f) => f.param.text === 'to all').length)).to.deep.equal([1, 1, 1]);
     // The first arrivals are announced to the channel when the kit is idle: one presence-diff, to every member.
     await kit.idle();
-    expect(kit.channelFrames('room').map((f) => f.cmd)).to.deep.equal(['said', 'presence-diff']);
+    expect(kit.channelFrames('room').map((f) => f.cmd)).to.deep.equal(['said', 'said', 'presence-diff']);
     const arrivals = kit.sent.find((f) => f.msg.cmd === 'presence-diff' && f.msg.channel === 'room');
     expect(arrivals).to.deep.include({ target: { type: 'channel', channel: 'room' }, except: [], to: [a.id, b.id] });
     expect(arrivals?.msg.param).to.deep.equal({ joins: [{ userId: 'ann', name: 'Ann' }, { userId: 'bob', name: 'Bob' }], leaves: [], count: 2 });
