@@ -224,6 +224,22 @@ describe('chat: socket route (ws clients)', () => {
     }
   });
 
+  it('keeps positions (the resume history) for the conversation: user lists, room lists and typing are volatile', async () => {
+    const a = await open('Alice');
+    const b = await open('Bob');
+    const users = await a.c.waitFor((f) => f.cmd === 'users' && f.param.users.length === 2);
+    const rooms = await a.c.waitFor((f) => f.cmd === 'rooms' && f.param.rooms.some((r: { name: string; users: number }) => r.name === room && r.users === 2));
+    b.c.send({ channel: '', cmd: 'typing', param: { typing: true } });
+    const typing = await a.c.waitFor({ cmd: 'typing' });
+    await a.c.request('', 'say', { text: 'kept' });
+    const said = await b.c.waitFor({ cmd: 'message' });
+    const joined = await a.c.waitFor({ cmd: 'system' });
+    const position = (f: Frame) => (f as unknown as { offset?: string }).offset;
+    expect([users, rooms, typing].map(position)).to.deep.equal([undefined, undefined, undefined]);
+    expect(position(said), 'a message').to.be.a('string');
+    expect(position(joined), 'a join notice, a line of the conversation').to.be.a('string');
+  });
+
   it('gives a late joiner the room history (last HISTORY_SIZE) and nothing of other rooms', async () => {
     const a = await open('Alice');
     await a.c.request('', 'say', { text: 'first' });

@@ -58,6 +58,8 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
    * A room's user list and the room directory are sent again when they change, at most every
    * LIST_INTERVAL_MS per channel, with what they are when sent: a room filling with n users then
    * costs about n × (fill time ÷ interval) lists, not one list of n to every member per arrival.
+   * Volatile, like typing: each list supersedes the last and a reconnecting page gets them in its
+   * `state`, so they take no place in the history the conversation resumes from.
    */
   const lists = new WeakMap<Sockets, Throttle<string>>();
   function listsOf(svc: Sockets): Throttle<string> {
@@ -65,8 +67,8 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
     if (!t) {
       const send = async (channel: string) =>
         channel === DIRECTORY
-          ? svc.writeChannel(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }))
-          : svc.writeChannel(chat.message(channel, 'users', { users: await usersIn(svc, channel) }));
+          ? svc.writeChannelVolatile(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }))
+          : svc.writeChannelVolatile(chat.message(channel, 'users', { users: await usersIn(svc, channel) }));
       lists.set(svc, (t = new Throttle(send, () => LIST_INTERVAL_MS)));
     }
     return t;
@@ -102,7 +104,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
     const name = await nameOf(conn);
     noticesOf(svc).add(channel, { kind: 'leave', userId: conn.profile.id, name, connId: conn.id });
     // Only a user seen typing may still show as typing somewhere.
-    if (lastTyping.has(conn)) svc.writeChannel(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
+    if (lastTyping.has(conn)) svc.writeChannelVolatile(chat.message(channel, 'typing', { userId: conn.profile.id, name, typing: false, ttlMs: TYPING_TTL_MS }));
     listsOf(svc).poke(channel);
     listsOf(svc).poke(DIRECTORY);
   }
@@ -134,7 +136,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
           lastTyping.set(conn, now);
         } else lastTyping.delete(conn);
         const frame = { userId: conn.profile.id, name: await nameOf(conn), typing, ttlMs: TYPING_TTL_MS };
-        svc.writeChannel(chat.message(channel, 'typing', frame), conn.id);
+        svc.writeChannelVolatile(chat.message(channel, 'typing', frame), conn.id);
       },
 
       private: async (svc, conn, { to, text }) => {

@@ -114,17 +114,17 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
         if (t - (lastCursor.get(conn) ?? -Infinity) < cursorIntervalMs) return; // too fast: dropped
         lastCursor.set(conn, t);
         const { id: userId, name } = conn.profile;
-        svc.writeChannel(draw.message(channel, 'cursor', { id: conn.id, userId, name, x: Math.round(x), y: Math.round(y) }), conn.id);
+        svc.writeChannelVolatile(draw.message(channel, 'cursor', { id: conn.id, userId, name, x: Math.round(x), y: Math.round(y) }), conn.id);
       },
 
       'cursor-out'(svc, conn) {
-        svc.writeChannel(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
+        svc.writeChannelVolatile(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
       },
     },
     {
       // A page that goes away mid-stroke: its stroke is committed (everyone saw it drawn), its cursor removed.
       async onClose(svc, conn) {
-        svc.writeChannel(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
+        svc.writeChannelVolatile(draw.message(conn.channel, 'cursor-gone', { id: conn.id }), conn.id);
         await finishLive(svc, store, conn.channel, conn.id, limits);
       },
     },

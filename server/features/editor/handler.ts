@@ -76,7 +76,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
       awareness: (svc, conn, { update }) => {
         const channel = conn.channel;
         const entries = presence.accept(channel, conn.id, userOf(conn), decodeAwareness(fromBase64(update)));
-        if (entries.length > 0) svc.writeChannel(editor.message(channel, 'awareness', { update: toBase64(encodeAwareness(entries)) }), conn.id);
+        if (entries.length > 0) svc.writeChannelVolatile(editor.message(channel, 'awareness', { update: toBase64(encodeAwareness(entries)) }), conn.id);
       },
 
       language: async (svc, conn, { language }) => {
@@ -92,7 +92,7 @@ export function editorHandler({ store, limits }: EditorHandlerOptions): Handler 
       onClose(svc, conn) {
         users.delete(conn.id);
         const gone = presence.release(conn.channel, conn.id);
-        if (gone.length > 0) svc.writeChannel(editor.message(conn.channel, 'awareness', { update: toBase64(encodeAwareness(gone)) }), conn.id);
+        if (gone.length > 0) svc.writeChannelVolatile(editor.message(conn.channel, 'awareness', { update: toBase64(encodeAwareness(gone)) }), conn.id);
       },
     },
   );

@@ -95,14 +95,14 @@ export function createSheetHandler(store: StateStore): Handler {
       focus: async (svc, conn, { ref }) => {
         const channel = conn.channel;
         const f = focusOf(conn, ref);
-        if (await setFocus(channel, f)) svc.writeChannel(sheet.message(channel, 'focus', f), conn.id);
+        if (await setFocus(channel, f)) svc.writeChannelVolatile(sheet.message(channel, 'focus', f), conn.id);
       },
     },
     {
       // Leaving clears the user's outline for everyone (onClose runs while still in the channel).
       onClose: async (svc, conn) => {
         const f = focusOf(conn, null);
-        if (await setFocus(conn.channel, f)) svc.writeChannel(sheet.message(conn.channel, 'focus', f), conn.id);
+        if (await setFocus(conn.channel, f)) svc.writeChannelVolatile(sheet.message(conn.channel, 'focus', f), conn.id);
       },
     },
   );
