@@ -40,6 +40,8 @@ let room = root.dataset.room ?? 'general';
 let nameParam = root.dataset.name ?? '';
 let me: ChatUser | undefined;
 let users: ChatUser[] = [];
+/** How many users the room has: more than `users` holds when the server sends the count alone (a big room). */
+let userTotal = 0;
 let rooms: Param<'rooms'>['rooms'] = [];
 let pmTarget: ChatUser | undefined;
 let typingTtlMs = 4000;
@@ -110,6 +112,12 @@ function privateItem(p: Param<'private'>): HTMLLIElement {
 }
 
 function renderUsers(): void {
+  if (users.length === 0 && userTotal > 0) {
+    // Above the server's list limit it sends the count alone.
+    userList.replaceChildren(el('li', 'muted', `${userTotal} users: too many to list`));
+    userCount.textContent = String(userTotal);
+    return;
+  }
   userList.replaceChildren(
     ...users.map((u) => {
       const li = el('li');
@@ -127,7 +135,7 @@ function renderUsers(): void {
       return li;
     }),
   );
-  userCount.textContent = String(users.length);
+  userCount.textContent = String(userTotal);
 }
 
 function renderRooms(): void {
@@ -243,6 +251,7 @@ function onFrame(f: Frame): void {
       if (generation.lost(s.generation)) showLostState(root, 'The server lost the chat history (it restarted without its data): showing what it has now.');
       me = s.you;
       users = s.users;
+      userTotal = s.userCount;
       rooms = s.rooms;
       typingTtlMs = s.typingTtlMs;
       typing.clear();
@@ -253,7 +262,7 @@ function onFrame(f: Frame): void {
       messages.replaceChildren(...s.history.map(messageItem), ...outgoing.map((o) => o.li));
       messages.scrollTop = messages.scrollHeight;
       if (document.activeElement !== nickInput) nickInput.value = me.name;
-      if (pmTarget && !users.some((u) => u.id === pmTarget!.id)) setPmTarget(undefined);
+      if (pmTarget && users.length > 0 && !users.some((u) => u.id === pmTarget!.id)) setPmTarget(undefined);
       renderUsers();
       renderRooms();
       renderTyping();
@@ -272,6 +281,7 @@ function onFrame(f: Frame): void {
     case 'users':
       if (!inRoom) break;
       users = f.param.users;
+      userTotal = f.param.count;
       renderUsers();
       break;
     case 'typing':
@@ -332,6 +342,7 @@ function switchRoom(next: string, push = true): void {
   if (next === room || !roomPattern.test(next)) return;
   room = next;
   users = [];
+  userTotal = 0;
   outgoing.length = 0;
   typing.clear();
   setPmTarget(undefined);

@@ -84,8 +84,17 @@ describe('Base codec (unit)', () => {
         { type: 'system', content: 'Ada joined the room', room: 'general', nickname: 'System', kind: 'join', userId: 'u1', time: 5 },
       ],
       [
-        { channel: 'chat:general', cmd: 'users', param: { users: [{ id: 'u1', name: 'Ada' }, { id: 'u2', name: 'Bob' }] } },
+        { channel: 'chat:general', cmd: 'users', param: { users: [{ id: 'u1', name: 'Ada' }, { id: 'u2', name: 'Bob' }], count: 2 } },
         { type: 'users_update', content: ['Ada', 'Bob'], room: 'general', users: [{ id: 'u1', name: 'Ada' }, { id: 'u2', name: 'Bob' }] },
+      ],
+      // Above the list limit the chat sends the count alone: Base's list shows it as one line.
+      [
+        { channel: 'chat:general', cmd: 'users', param: { users: [], count: 350 } },
+        { type: 'users_update', content: ['350 users'], room: 'general', users: [] },
+      ],
+      [
+        { channel: 'chat:general', cmd: 'users', param: { users: [], count: 0 } },
+        { type: 'users_update', content: [], room: 'general', users: [] },
       ],
       [
         { channel: 'chat:general', cmd: 'typing', param: { userId: 'u1', name: 'Ada', typing: true, ttlMs: 4000 } },
@@ -184,6 +193,7 @@ describe('Base codec (unit)', () => {
         room: 'general',
         you: { id: 'u2', name: 'Bob' },
         users: [{ id: 'u1', name: 'Ada' }, { id: 'u2', name: 'Bob' }],
+        userCount: 2,
         history: [{ id: 'm1', userId: 'u1', name: 'Ada', text: 'earlier', time: 1 }],
         rooms: [{ name: 'general', users: 2 }],
         typingTtlMs: 4000,

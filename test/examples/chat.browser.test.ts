@@ -139,4 +139,25 @@ describe('chat page in a browser', function () {
     await page.click('.example-card a[href="/examples/chat"]');
     await page.locator('#status[data-state="connected"]').waitFor();
   });
+
+  it('shows the user count alone in a room above WS_PRESENCE_LIST_MAX, and the list again below it', async () => {
+    const big = await startApp({ socket: { presenceListMax: 2 } });
+    const room = `crowd-${Date.now().toString(36)}`;
+    const open = async (name: string) => {
+      const page = await pages.open(`${big.httpUrl('')}/examples/chat?room=${room}&name=${name}`);
+      await page.locator('#status[data-state="connected"]').waitFor();
+      return page;
+    };
+    const alice = await open('Alice');
+    await open('Bob');
+    await alice.locator('#user-list .chat-user-name', { hasText: 'Bob' }).waitFor();
+    const cid = await open('Cid');
+    for (const page of [alice, cid]) {
+      await page.locator('#user-list li', { hasText: '3 users: too many to list' }).waitFor();
+      expect(await page.locator('#user-count').textContent()).to.equal('3');
+    }
+    await cid.close();
+    await alice.locator('#user-list .chat-user-name', { hasText: 'Bob' }).waitFor();
+    expect(await userNames(alice)).to.deep.equal(['Alice', 'Bob']);
+  });
 });

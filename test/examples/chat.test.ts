@@ -240,6 +240,30 @@ describe('chat: socket route (ws clients)', () => {
     expect(position(joined), 'a join notice, a line of the conversation').to.be.a('string');
   });
 
+  it('above WS_PRESENCE_LIST_MAX sends the room\'s user count alone, in the state and the lists', async () => {
+    const big = createApp({ logLevel: 'silent', socket: { presenceListMax: 2 } });
+    big.server.listen(0, '127.0.0.1');
+    await once(big.server, 'listening');
+    try {
+      const url = (name: string) => `ws://127.0.0.1:${(big.server.address() as AddressInfo).port}/examples/chat/socket?${new URLSearchParams({ room, name })}`;
+      const a = await connect(url('Alice'));
+      await a.waitFor({ cmd: 'state' });
+      const b = await connect(url('Bob'));
+      await b.waitFor({ cmd: 'state' });
+      const two = await a.waitFor((f) => f.cmd === 'users' && f.param.count === 2);
+      expect(two.param.users.map((u: { name: string }) => u.name)).to.deep.equal(['Alice', 'Bob']);
+      const c = await connect(url('Cid'));
+      const state = await c.waitFor({ cmd: 'state' });
+      expect(state.param).to.deep.include({ users: [], userCount: 3 });
+      expect((await a.waitFor((f) => f.cmd === 'users' && f.param.count === 3)).param.users).to.deep.equal([]);
+      await c.close();
+      const back = await a.waitFor((f) => f.cmd === 'users' && f.param.count === 2 && f.param.users.length === 2);
+      expect(back.param.users.map((u: { name: string }) => u.name)).to.deep.equal(['Alice', 'Bob']);
+    } finally {
+      await big.close();
+    }
+  });
+
   it('gives a late joiner the room history (last HISTORY_SIZE) and nothing of other rooms', async () => {
     const a = await open('Alice');
     await a.c.request('', 'say', { text: 'first' });

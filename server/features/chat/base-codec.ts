@@ -18,6 +18,11 @@ function typingFlag(content: unknown): boolean {
   return !(content === false || content === 'stop' || content === 'stopped' || content === 0 || content === null);
 }
 
+/** `users_update` content: the names, or, above the list limit (no names sent), one line with the count, which Base's user list shows. */
+function baseNames(users: ReadonlyArray<{ name: string }>, count: number): string[] {
+  return users.length > 0 || count === 0 ? users.map((u) => u.name) : [`${count} users`];
+}
+
 function toBaseMessage(m: ChatMessage, room: string | undefined): BaseFrame {
   return { type: 'message', content: m.text, ...(room === undefined ? {} : { room }), nickname: m.name, userId: m.userId, id: m.id, time: m.time };
 }
@@ -95,12 +100,12 @@ export class BaseCodec implements Codec {
       case 'system':
         return { type: 'system', content: m.param.text, ...inRoom, nickname: 'System', kind: m.param.kind, userId: m.param.userId, time: m.param.time };
       case 'users':
-        return { type: 'users_update', content: m.param.users.map((u) => u.name), ...inRoom, users: m.param.users };
+        return { type: 'users_update', content: baseNames(m.param.users, m.param.count), ...inRoom, users: m.param.users };
       case 'state': {
         // A Base client's first frame: the user list it expects, plus who it is and the rooms.
         // The room's recent messages follow as `message` frames (base-relay.ts).
-        const { users, you, rooms } = m.param;
-        return { type: 'users_update', content: users.map((u) => u.name), ...inRoom, users, you, rooms: rooms.map((r) => r.name) };
+        const { users, userCount, you, rooms } = m.param;
+        return { type: 'users_update', content: baseNames(users, userCount), ...inRoom, users, you, rooms: rooms.map((r) => r.name) };
       }
       case 'typing':
         return { type: 'typing', content: m.param.typing, ...inRoom, nickname: m.param.name, userId: m.param.userId, ttlMs: m.param.ttlMs };

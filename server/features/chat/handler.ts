@@ -68,7 +68,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
       const send = async (channel: string) =>
         channel === DIRECTORY
           ? svc.writeChannelVolatile(chat.message(DIRECTORY, 'rooms', { rooms: await roomList(svc) }))
-          : svc.writeChannelVolatile(chat.message(channel, 'users', { users: await usersIn(svc, channel) }));
+          : svc.writeChannelVolatile(chat.message(channel, 'users', await usersIn(svc, channel)));
       lists.set(svc, (t = new Throttle(send, () => LIST_INTERVAL_MS)));
     }
     return t;
@@ -86,10 +86,19 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
     return !svc.getConnectionsByChannel(channel).some((c) => c.id !== conn.id && c.profile.id === conn.profile.id);
   }
 
-  /** A channel's users across the cluster, one entry per user however many tabs, with nicknames. */
-  async function usersIn(svc: Sockets, channel: string): Promise<ChatUser[]> {
+  /**
+   * A channel's users across the cluster, one entry per user however many tabs, with nicknames;
+   * above the service's presenceListMax only their count (no list, and no nickname read).
+   */
+  async function usersIn(svc: Sockets, channel: string): Promise<{ users: ChatUser[]; count: number }> {
     const users = await svc.presence(channel);
-    return withNicknames(users, await state.nicknames(users.map((u) => u.id)));
+    if (users.length > svc.limits.presenceListMax) return { users: [], count: users.length };
+    return { users: withNicknames(users, await state.nicknames(users.map((u) => u.id))), count: users.length };
+  }
+
+  /** Whether the user has a tab in the channel on any node. */
+  async function isIn(svc: Sockets, channel: string, userId: string): Promise<boolean> {
+    return (await svc.presence(channel)).some((u) => u.id === userId);
   }
 
   async function roomList(svc: Sockets): Promise<Array<{ name: string; users: number }>> {
@@ -99,8 +108,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
 
   /** After a connection has left its channels: if that was its user's last tab, tell the room. */
   async function afterLeave(svc: Sockets, conn: Session, channel: string): Promise<void> {
-    const users = await usersIn(svc, channel);
-    if (users.some((u) => u.id === conn.profile.id)) return; // another tab (here or on another node) stays
+    if (await isIn(svc, channel, conn.profile.id)) return; // another tab (here or on another node) stays
     const name = await nameOf(conn);
     noticesOf(svc).add(channel, { kind: 'leave', userId: conn.profile.id, name, connId: conn.id });
     // Only a user seen typing may still show as typing somewhere.
@@ -170,8 +178,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
         const rooms = new Set([...(await state.rooms.list()).map((r) => r.name), ...(await otherRooms())]);
         for (const room of rooms) {
           const channel = roomChannel(room);
-          const users = await usersIn(svc, channel);
-          if (!users.some((u) => u.id === conn.profile.id)) continue;
+          if (!(await isIn(svc, channel, conn.profile.id))) continue;
           svc.writeChannel(renamed(channel, conn.profile.id, `${old} is now known as ${name}`));
           listsOf(svc).poke(channel);
         }
@@ -202,7 +209,7 @@ export function createChatHandler(state: ChatState, base?: BaseRelay, otherRooms
         // Sent on every (re)connect: a page re-syncs by simply rendering it.
         svc.writeConnection(
           conn.id,
-          chat.message(channel, 'state', { generation, room, you: { id: conn.profile.id, name }, history, users, rooms, typingTtlMs: TYPING_TTL_MS }),
+          chat.message(channel, 'state', { generation, room, you: { id: conn.profile.id, name }, history, users: users.users, userCount: users.count, rooms, typingTtlMs: TYPING_TTL_MS }),
         );
         // The join notice is for the user's first tab in the room (checked on this node).
         if (!onlyTabHere(svc, conn, channel)) {

@@ -44,7 +44,9 @@ export const chat = defineProtocol({
       room: z.string(),
       you: user,
       history: z.array(message),
+      /** The room's users, or none above WS_PRESENCE_LIST_MAX: `userCount` says how many. */
       users: z.array(user),
+      userCount: z.number().int().min(0),
       rooms: z.array(roomInfo),
       typingTtlMs: z.number(),
     }),
@@ -54,8 +56,12 @@ export const chat = defineProtocol({
      * cover `count` users (default 1), of whom `userId` is the first.
      */
     system: z.object({ text: z.string(), kind: z.enum(['join', 'leave', 'nick']), userId: z.string(), count: z.number().int().positive().optional(), time: z.number() }),
-    /** The room's users, one entry per user, after every join, leave or rename. */
-    users: z.object({ users: z.array(user) }),
+    /**
+     * The room's users, one entry per user, after joins, leaves and renames (at most every 250 ms).
+     * Above WS_PRESENCE_LIST_MAX users the list is left empty and `count` alone says how many, as
+     * presence-diff does: a list of n to n members per update would grow with n².
+     */
+    users: z.object({ users: z.array(user), count: z.number().int().min(0) }),
     typing: z.object({ userId: z.string(), name: z.string(), typing: z.boolean(), ttlMs: z.number() }),
     private: z.object({ id: z.string(), from: user, to: user, text: z.string(), time: z.number() }),
     rooms: z.object({ rooms: z.array(roomInfo) }),
