@@ -97,7 +97,7 @@ const socketLimits = {
     env: 'WS_PRESENCE_LIST_MAX',
     default: 100,
     min: 0,
-    doc: 'users in a channel above which `presence-diff` carries the count only, and is sent less often as the channel grows (at most every `WS_PRESENCE_INTERVAL_MS` × users ÷ this)',
+    doc: 'users in a channel above which `presence-diff` carries the count only, and is sent less often as the channel grows (at most every `WS_PRESENCE_INTERVAL_MS` × users ÷ this); the chat example\'s user list follows it too',
   },
   writeDelayMs: {
     env: 'WS_WRITE_DELAY_MS',
