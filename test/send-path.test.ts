@@ -132,9 +132,8 @@ describe('send path', () => {
 
   it('a client that closes right behind a request gets a clean close: nothing follows the close frame', async () => {
     const { raw } = await rawClient(t, '/send/socket');
-    // One TCP write: the server reads the request and the close in one turn. Its answer to the
-    // close goes out at once, while the request's frame waits for the turn's flush: that frame
-    // is for a connection that is closing, and must not follow the close frame.
+    // One TCP write: the server reads the request and the close in one turn, so the request's
+    // frame and ws's answer to the close leave in the same flush: the close must come last.
     const close = Buffer.alloc(2);
     close.writeUInt16BE(1000);
     raw.write(Buffer.concat([encodeFrame(Opcode.text, JSON.stringify({ cmd: 'last', param: { close: false } })), encodeFrame(Opcode.close, close)]));

@@ -159,9 +159,6 @@ export class Connection implements Session, InboxOwner, BatchTarget {
     return this.context.writeDelayMs;
   }
 
-  /** The write batch's slot (frame.ts). */
-  batched: Buffer | undefined = undefined;
-
   /** ws keeps the TCP socket private; the frame path writes to it directly. */
   get socket(): Socket {
     return (this.ws as unknown as { _socket: Socket })._socket;
@@ -187,7 +184,7 @@ export class Connection implements Session, InboxOwner, BatchTarget {
     this.ws.resume();
   }
 
-  get writable(): boolean {
+  private get writable(): boolean {
     return !this.closing && this.ws.readyState === WebSocket.OPEN;
   }
 
@@ -195,8 +192,6 @@ export class Connection implements Session, InboxOwner, BatchTarget {
   close(code: number, reason: string, graceMs = this.context.limits.closeGraceMs): void {
     if (this.closing) return;
     reason = closeReason(reason);
-    // Frames sent before the close go out before it.
-    this.context.batch.settle(this);
     // ws.close first: if it throws (invalid code), the connection is left as it was, not half-closed.
     this.ws.close(code, reason);
     this.closing = true;

@@ -24,73 +24,44 @@ export function textFrame(data: string, bytes = Buffer.byteLength(data)): Buffer
   return frame;
 }
 
-/** What the batch needs of a connection: its socket, its write delay, a slot, and a check once the writes are handed over. */
+/** What the batch needs of a connection: its socket, its write delay, and a check once the writes are handed over. */
 export interface BatchTarget {
   readonly socket: Socket;
   /** 0: flushed once the current I/O phase is done; more: frames to it are coalesced for this long. */
   readonly writeDelayMs: number;
-  /** The batch's own slot: this turn's only frame so far, or `corked` once a second one came. */
-  batched: Buffer | undefined;
-  /**
-   * False once the connection is closing. A frame held when the peer's close frame arrived is
-   * then not written: ws has answered the close already, and nothing may follow a close frame.
-   */
-  readonly writable: boolean;
-  /** Called after the writes, when buffered bytes measure what the peer has not taken. */
+  /** Called after uncork, when buffered bytes measure what the peer has not taken. */
   checkBacklog(): void;
 }
 
-/** Marks a target whose socket the batch corked: its frames are already written into the cork. */
-const corked = Buffer.alloc(0);
-
 /**
- * Coalesces writes per socket. A socket's first frame of a turn is held; a second one corks the
- * socket and both are written into the cork. One flush then hands each socket over: a held frame
- * as one plain `write` (most sockets get one frame a turn, and a cork for one frame is only
- * overhead), a corked socket by uncorking it, so its frames leave in a single writev. The flush
- * runs in `setImmediate`, after every I/O callback of this loop turn and their microtasks: frames
- * from many publishers read in one poll phase, and frames written after an `authorize` hook or an
- * async handler resolved, still share it. A socket with a write delay is flushed by a timer
- * instead. Backlogs are judged after the writes: held bytes are this turn's output, not a slow
- * reader's.
+ * Coalesces writes per socket: the first write corks the socket, and one flush uncorks every
+ * corked socket, so many frames to one client leave in a single writev instead of one syscall
+ * each. The flush runs in `setImmediate`, after every I/O callback of this loop turn and their
+ * microtasks: frames from many publishers read in one poll phase, and frames written after an
+ * `authorize` hook or an async handler resolved, still share it. A socket with a write delay is
+ * flushed by a timer instead. Backlogs are judged after uncorking: corked bytes are this turn's
+ * output, not a slow reader's.
  */
 export class WriteBatch {
-  private pending: BatchTarget[] = [];
+  private corked: BatchTarget[] = [];
   private scheduled = false;
   /** Sockets waiting out a write delay, by delay: one timer per delay in use. */
   private readonly delayed = new Map<number, BatchTarget[]>();
 
   write(target: BatchTarget, frame: Buffer): void {
-    const held = target.batched;
-    if (held === corked) return void target.socket.write(frame);
-    if (held !== undefined) {
-      target.batched = corked;
-      target.socket.cork();
-      target.socket.write(held);
-      target.socket.write(frame);
-      return;
-    }
-    target.batched = frame;
-    if (target.writeDelayMs > 0) this.later(target);
-    else {
-      this.pending.push(target);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flush);
+    const { socket } = target;
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      if (target.writeDelayMs > 0) this.later(target);
+      else {
+        this.corked.push(target);
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.flush);
+        }
       }
     }
-  }
-
-  /**
-   * Writes a socket's held frame into a cork now, before ws writes a frame of its own (a close)
-   * that must not overtake it; the flush still uncorks it with the rest.
-   */
-  settle(target: BatchTarget): void {
-    const held = target.batched;
-    if (held === undefined || held === corked) return;
-    target.batched = corked;
-    target.socket.cork();
-    target.socket.write(held);
+    socket.write(frame);
   }
 
   private later(target: BatchTarget): void {
@@ -101,24 +72,19 @@ export class WriteBatch {
     setTimeout(() => {
       const due = this.delayed.get(delay)!;
       this.delayed.delete(delay);
-      hand(due);
+      uncork(due);
     }, delay);
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
-    const pending = this.pending;
-    this.pending = [];
-    hand(pending);
+    const corked = this.corked;
+    this.corked = [];
+    uncork(corked);
   };
 }
 
-function hand(targets: BatchTarget[]): void {
-  for (const t of targets) {
-    const held = t.batched!;
-    t.batched = undefined;
-    if (held === corked) t.socket.uncork();
-    else if (t.writable) t.socket.write(held);
-  }
+function uncork(targets: BatchTarget[]): void {
+  for (const t of targets) t.socket.uncork();
   for (const t of targets) t.checkBacklog();
 }
