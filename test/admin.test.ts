@@ -8,7 +8,8 @@
  * classification itself is checked with real IPv4/IPv6 addresses in its own test.
  */
 import { once } from 'node:events';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, IncomingMessage, type IncomingHttpHeaders } from 'node:http';
+import { Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -739,6 +740,18 @@ describe('admin', function () {
       expect(upgrade.body).to.contain('origin https://evil.example is not allowed');
       expect(why.body).to.contain('origin https://evil.example is not allowed');
       expect((await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain', origin: 'https://app.example' })).status).to.equal(200);
+    });
+
+    it('upgradeRefusal answers 404 for a path no route owns, and 503 once the service is closing', async () => {
+      const t = await startApp();
+      const request = (path: string) => Object.assign(new IncomingMessage(new Socket()), { url: path, headers: { host: 'localhost' } });
+      const none = t.app.sockets!.upgradeRefusal(request('/no/such/socket'));
+      expect([none?.status, none?.message]).to.deep.equal([404, 'no socket route at /no/such/socket']);
+      expect(t.app.sockets!.upgradeRefusal(request('/example/socket'))).to.equal(undefined);
+      await t.app.sockets!.close();
+      const closing = await rawGet({ port: t.port }, '/admin/sockets/socket', { accept: 'text/plain' });
+      expect(closing.status).to.equal(503);
+      expect(closing.body).to.contain('server is shutting down');
     });
 
     it('the plain GET of the admin socket path answers the access refusal, or 200', async () => {

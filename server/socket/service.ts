@@ -19,7 +19,7 @@ import type { Observer } from './observer';
 import { OriginPolicy } from './origin';
 import type { Profile } from './profile';
 import { resumePosition } from './recovery';
-import { refuseUpgrade, SocketRouter } from './router';
+import { refuseUpgrade, SocketRouter, type Route } from './router';
 import type { CloseInfo } from './session';
 import type { RouteOptions, RouteResolver, Sockets, UpgradeOptions } from './sockets';
 import type { Tap } from './tap';
@@ -139,12 +139,10 @@ export class SocketService implements Sockets {
   private readonly onUpgradeError = (err: Error): void => this.log.debug({ err }, 'socket error during upgrade');
 
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    // Before any route runs its own checks or work: nothing new gets in while shutting down.
-    if (!this.accepting) return refuseUpgrade(socket, 503, 'server is shutting down');
     socket.on('error', this.onUpgradeError);
-    const url = requestUrl(req);
-    const route = this.routes.match(url);
-    if (!route) return refuseUpgrade(socket, 404, `no socket route at ${url.pathname}`);
+    const found = this.routeOf(req);
+    if (found instanceof HttpError) return refuseUpgrade(socket, found.status, found.message);
+    const { url, route } = found;
     try {
       const identity = await this.gate.admit(req, url, route.options);
       const opts = await route.resolver(req, url, identity);
@@ -343,11 +341,16 @@ export class SocketService implements Sockets {
   }
 
   upgradeRefusal(req: IncomingMessage): HttpError | undefined {
+    const found = this.routeOf(req);
+    return found instanceof HttpError ? found : this.gate.refusal(req, found.route.options);
+  }
+
+  /** The route an upgrade request is for, or why none takes it now; shutting down comes first, before any route's work. */
+  private routeOf(req: IncomingMessage): HttpError | { url: URL; route: Route } {
     if (!this.accepting) return new HttpError(503, 'server is shutting down');
     const url = requestUrl(req);
     const route = this.routes.match(url);
-    if (!route) return new HttpError(404, `no socket route at ${url.pathname}`);
-    return this.gate.refusal(req, route.options);
+    return route ? { url, route } : new HttpError(404, `no socket route at ${url.pathname}`);
   }
 
   /** Graceful shutdown: refuse new upgrades, close everyone with 1001, wait at most shutdownTimeoutMs. */
