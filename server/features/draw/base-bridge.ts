@@ -138,18 +138,21 @@ const FORWARD_EPSILON = 1;
 
 /**
  * New ink of the whiteboard (a stroke's new points, with the point before them when the stroke
- * goes on) as Base `draw` lines to the Base clients of the chat room `room`. Volatile (Base pages
- * never resume; a page that joins later gets the canvas replayed), so sending to a room with
- * nobody in it costs no history write, and no presence read has to come first.
+ * goes on) as Base `draw` lines to the Base clients of the chat room `room`, if it has anyone: a
+ * presence read, then nothing more when the room is empty (the usual case), instead of a frame per
+ * line. The segment handler does not wait for it (in a cluster the read is a Redis round trip);
+ * reads on one connection answer in order, so the lines still go out in order. Volatile: Base
+ * pages never resume, and a page that joins later gets the canvas replayed.
  */
-export function segmentToBase(svc: Sockets, room: string, by: Profile, ink: { color: string; size: number; points: number[] }): void {
+export async function segmentToBase(svc: Sockets, room: string, by: Profile, ink: { color: string; size: number; points: number[] }): Promise<void> {
   const channel = roomChannel(room);
+  if ((await svc.presence(channel)).length === 0) return;
   for (const content of linesOf(simplify(ink.points, FORWARD_EPSILON), ink.color, ink.size, by.name)) {
     svc.writeChannelVolatile(chat.message(channel, 'base', { type: 'draw', content, name: by.name, userId: by.id }));
   }
 }
 
-/** A whiteboard clear as Base's `clear` to the chat room `room` (volatile, as segmentToBase). */
+/** A whiteboard clear as Base's `clear` to the chat room `room` (one frame: no presence read first; volatile, as segmentToBase). */
 export function clearToBase(svc: Sockets, room: string, by: Profile): void {
   svc.writeChannelVolatile(chat.message(roomChannel(room), 'base', { type: 'clear', name: by.name, userId: by.id }));
 }

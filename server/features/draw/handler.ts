@@ -92,7 +92,9 @@ export function drawHandler(store: StateStore, options: DrawHandlerOptions = {})
           svc.writeChannel(draw.message(channel, 'segment', { key, name: conn.profile.name, color, size, from, points: added }), conn.id);
           const room = roomOf(channel);
           const before = from > 0 ? stroke.points.slice(2 * from - 2, 2 * from) : [];
-          if (room !== undefined) segmentToBase(svc, room, conn.profile, { color, size, points: [...before, ...added] });
+          if (room !== undefined) {
+            segmentToBase(svc, room, conn.profile, { color, size, points: [...before, ...added] }).catch((err: unknown) => conn.log.warn({ err }, 'whiteboard ink to Base pages failed'));
+          }
         }
         if (end) {
           await store.delete(storeKey);
