@@ -6,10 +6,12 @@
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { WebSocket } from 'ws';
 import { attachSockets, defineHandler, defineProtocol, SocketError, z, type Sockets } from '../server';
+import { Redis } from 'ioredis';
+import { RedisLedger } from '../server/cluster/redis-ledger';
 import { Dedupe } from '../server/socket/dedupe';
 import { RequestError, Socket } from '../client';
 import { RedisServer } from './cluster/processes';
@@ -158,6 +160,27 @@ describe('retry-safe frames (id)', function () {
     expect(await copy).to.equal('done');
     expect(again).to.equal(0);
     expect(new Dedupe({ ttlMs: 0, maxIds: 1, pollMs: 50 }).run('u', 'a', () => 1)).to.equal(1);
+  });
+
+  it('a retry ledger that cannot be reached: the frame runs, this node alone guards its retries, and the log says so', async () => {
+    // A port nothing listens on, and a real ioredis client that fails at once instead of queueing.
+    const probe = createTcpServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const redis = new Redis({ port, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      const d = new Dedupe({ ttlMs: 1000, maxIds: 8, pollMs: 10, ledger: new RedisLedger(redis, (k) => `t:${k}`) });
+      const warnings: string[] = [];
+      const log = { warn: (_fields: unknown, message: string) => void warnings.push(message) };
+      let runs = 0;
+      expect(await d.run('u', 'a', () => ++runs, log)).to.equal(1);
+      expect(await d.run('u', 'a', () => ++runs, log)).to.equal(1);
+      expect(runs).to.equal(1);
+      expect(warnings).to.deep.equal(['retry ledger unreachable: the frame runs, guarded by this node alone']);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('Socket request({ retry: true }): made while the server is down, answered once it is up, however long that took; no false timeout', async () => {

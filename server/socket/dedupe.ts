@@ -20,6 +20,11 @@ export interface DedupeOptions {
   pollMs: number;
 }
 
+/** What Dedupe tells of a ledger it could not use (a connection's `log` will do). */
+interface Warn {
+  warn(fields: object, message: string): void;
+}
+
 interface Entry {
   /** The first run's outcome, for the retries: it resolves or rejects as the first run did. */
   readonly outcome: Promise<unknown>;
@@ -58,13 +63,14 @@ export class Dedupe {
    * (a promise: settled, or settling when the first run ends) is returned instead.
    * `work` is called synchronously and its result returned as is, so sync work stays sync.
    */
-  run(user: string, id: string, work: () => unknown): unknown {
+  /** Runs `work` once for the user's frame `id`; `log` hears of a ledger that could not be reached. */
+  run(user: string, id: string, work: () => unknown, log?: Warn): unknown {
     if (!this.enabled) return work();
     const now = Date.now();
     this.expire(now);
     const known = this.users.get(user)?.get(id);
     if (known) return known.outcome;
-    if (this.options.ledger) return this.shared(this.options.ledger, user, id, work, now);
+    if (this.options.ledger) return this.shared(this.options.ledger, user, id, work, now, log);
     let result: unknown;
     let outcome: Promise<unknown>;
     try {
@@ -90,8 +96,8 @@ export class Dedupe {
   }
 
   /** An id new to this node, in a cluster: claimed in the ledger, run only if the claim is ours. */
-  private shared(ledger: RetryLedger, user: string, id: string, work: () => unknown, now: number): Promise<unknown> {
-    const outcome = this.viaLedger(ledger, `${user}:${id}`, work);
+  private shared(ledger: RetryLedger, user: string, id: string, work: () => unknown, now: number, log?: Warn): Promise<unknown> {
+    const outcome = this.viaLedger(ledger, `${user}:${id}`, work, log);
     const entry: Entry = { outcome, settled: false };
     const done = () => {
       entry.settled = true;
@@ -101,14 +107,15 @@ export class Dedupe {
     return outcome;
   }
 
-  private async viaLedger(ledger: RetryLedger, key: string, work: () => unknown): Promise<unknown> {
+  private async viaLedger(ledger: RetryLedger, key: string, work: () => unknown, log?: Warn): Promise<unknown> {
     const ttlMs = this.options.ttlMs;
     for (;;) {
       let seen: RetryOutcome | 'pending' | undefined;
       try {
         seen = await ledger.claim(key, ttlMs);
-      } catch {
-        return work(); // the engine is unreachable: this node's own table still guards its retries
+      } catch (err) {
+        log?.warn({ err }, 'retry ledger unreachable: the frame runs, guarded by this node alone');
+        return work(); // this node's own table still guards the retries that come back to it
       }
       if (seen === undefined) break;
       if (seen !== 'pending') {
@@ -126,8 +133,9 @@ export class Dedupe {
       outcome = err instanceof SocketError ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCode.internal, message: 'internal error' };
       throw err;
     } finally {
-      // Not awaited: the answer goes out now; a retry elsewhere meanwhile waits on 'pending'.
-      ledger.record(key, outcome!, ttlMs).catch(() => {});
+      // Not awaited: the answer goes out now; a retry elsewhere meanwhile waits on 'pending'
+      // (until the claim expires, when the outcome could not be recorded).
+      ledger.record(key, outcome!, ttlMs).catch((err: unknown) => log?.warn({ err }, 'retry ledger: the outcome was not recorded'));
     }
   }
 

@@ -114,7 +114,7 @@ export class Inbound {
     }
     if (tap.active) tap.emit({ dir: 'in', conn: conn.id, target: 'conn', channel: frame.channel, cmd: frame.cmd, size: data.length }, text);
     const { id } = frame;
-    const work = id === undefined ? () => this.dispatch(conn, frame) : () => this.dedupe.run(conn.profile.id, id, () => this.dispatch(conn, frame));
+    const work = id === undefined ? () => this.dispatch(conn, frame) : () => this.dedupe.run(conn.profile.id, id, () => this.dispatch(conn, frame), conn.log);
     Inbox.push(conn, () => this.guard(conn, frame.channel, frame.ref, work));
   }
 
